@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+using Wren.Protocol;
+using Wren.Storage;
+
+namespace Wren.Broker.Core;
+
+/// <summary>
+/// The routing core: sessions, conversations and delivery over a store. Transport-agnostic: the host creates one
+/// <see cref="Session"/> per connection and feeds it frames.
+/// </summary>
+public sealed class BrokerCore : IAsyncDisposable
+{
+    private long _nextSessionId;
+
+    /// <summary>Creates the core over a store. The store's commit hook is taken over by the core's router.</summary>
+    public BrokerCore(
+        IMessageLog log,
+        IConversationStore conversations,
+        ICursorStore cursors,
+        IUserStore users,
+        BrokerLimits limits,
+        ProtocolLimits protocolLimits,
+        TimeProvider time,
+        ILoggerFactory loggerFactory)
+    {
+        Log = log;
+        Conversations = conversations;
+        Cursors = cursors;
+        Users = users;
+        Limits = limits;
+        ProtocolLimits = protocolLimits;
+        Time = time;
+        Logger = loggerFactory.CreateLogger("Wren.Broker.Core");
+        Registry = new DeviceRegistry(time);
+        Authenticator = new Authenticator(users, time);
+        Router = new Router(limits.Partitions, log, conversations, Registry, Logger);
+        log.Committed = Router.OnCommitted;
+    }
+
+    internal IMessageLog Log { get; }
+
+    internal IConversationStore Conversations { get; }
+
+    internal ICursorStore Cursors { get; }
+
+    internal IUserStore Users { get; }
+
+    /// <summary>The limits in force.</summary>
+    public BrokerLimits Limits { get; }
+
+    /// <summary>The protocol limits in force.</summary>
+    public ProtocolLimits ProtocolLimits { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Online sessions.</summary>
+    public DeviceRegistry Registry { get; }
+
+    /// <summary>Token issue and checks.</summary>
+    public Authenticator Authenticator { get; }
+
+    /// <summary>Fan-out and catch-up.</summary>
+    public Router Router { get; }
+
+    /// <summary>True once shutdown has begun: new sessions are refused.</summary>
+    public bool IsShuttingDown { get; private set; }
+
+    /// <summary>Creates the session for a new connection.</summary>
+    public Session CreateSession(IFrameSink sink) => new(this, sink, (ulong)Interlocked.Increment(ref _nextSessionId));
+
+    internal long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Sends GoAway to every session; they finish what they have started and the transport closes them.</summary>
+    public void BeginShutdown(TimeSpan reconnectAfter)
+    {
+        if (IsShuttingDown)
+        {
+            return;
+        }
+
+        IsShuttingDown = true;
+        var goAway = Frames.Encode(0, new Protocol.Messages.GoAway
+        {
+            Code = ErrorCode.ShuttingDown,
+            Message = "server shutting down",
+            ReconnectAfterMs = (uint)reconnectAfter.TotalMilliseconds,
+        });
+        foreach (var session in Registry.All())
+        {
+            session.Sink.Close(goAway);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        Log.Committed = null;
+        await Router.DisposeAsync().ConfigureAwait(false);
+    }
+}

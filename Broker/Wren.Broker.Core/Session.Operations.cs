@@ -1,0 +1,304 @@
+using Wren.Protocol;
+using Wren.Protocol.Messages;
+using Wren.Storage;
+using StoreRole = Wren.Storage.MemberRole;
+
+namespace Wren.Broker.Core;
+
+/// <summary>The operations of an authenticated session.</summary>
+public sealed partial class Session
+{
+    private ValueTask<bool> DispatchAsync(IMessage message, uint requestId)
+    {
+        try
+        {
+            switch (message)
+            {
+                case Send send: return SendAsync(send, requestId);
+                case Ack ack: OnAck(ack, requestId); break;
+                case SyncAll sync: return AwaitOk(SyncAllAsync(sync, requestId), sync.Type, requestId);
+                case SyncConversation sync: OnSyncConversation(sync, requestId); break;
+                case History history: OnHistory(history, requestId); break;
+                case CreateGroup create: return AwaitOk(CreateGroupAsync(create, requestId), create.Type, requestId);
+                case OpenDirect open: return AwaitOk(OpenDirectAsync(open, requestId), open.Type, requestId);
+                case AddMembers add: return AwaitOk(AddMembersAsync(add, requestId), add.Type, requestId);
+                case RemoveMembers remove: return AwaitOk(RemoveMembersAsync(remove, requestId), remove.Type, requestId);
+                case ListMembers list: OnListMembers(list, requestId); break;
+                case ListConversations list: OnListConversations(list, requestId); break;
+                case MarkRead read: OnMarkRead(read, requestId); break;
+                case Typing typing: OnTyping(typing); break;
+                case QueryPresence query: OnQueryPresence(query, requestId); break;
+                case ResolveUsers resolve: OnResolveUsers(resolve, requestId); break;
+                case EmptyMessage { Type: MessageType.Ping }: Reply(Frames.Empty(MessageType.Pong, requestId)); break;
+                case EmptyMessage { Type: MessageType.Pong }: break;
+                case Hello or Auth: return ValueTask.FromResult(Fail(ErrorCode.ProtocolError, "already authenticated", requestId));
+                default:
+                    if (requestId != 0)
+                    {
+                        ReplyError(requestId, ErrorCode.UnsupportedOperation, $"{message.Type} is not a client request");
+                    }
+
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            CoreLog.RequestFailed(_core.Logger, ex, message.Type, SessionId);
+            ReplyError(requestId, ErrorCode.InternalError, "internal error");
+        }
+
+        return ValueTask.FromResult(true);
+    }
+
+    private async ValueTask<bool> AwaitOk(Task task, MessageType type, uint requestId)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            CoreLog.RequestFailed(_core.Logger, ex, type, SessionId);
+            ReplyError(requestId, ErrorCode.InternalError, "internal error");
+        }
+
+        return true;
+    }
+
+    private bool RequireRequestId(uint requestId, MessageType type)
+    {
+        if (requestId == 0)
+        {
+            ReplyError(0, ErrorCode.InvalidArgument, $"{type} needs a non-zero request id");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The caller's membership, or null (answered NotFound: non-members cannot tell a conversation exists).</summary>
+    private Member? MemberOf(ulong conversationId, uint requestId)
+    {
+        var member = _core.Conversations.GetMember(conversationId, UserId);
+        if (member is null && requestId != 0)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
+        }
+
+        return member;
+    }
+
+    private async ValueTask<bool> SendAsync(Send send, uint requestId)
+    {
+        if (!RequireRequestId(requestId, MessageType.Send))
+        {
+            return true;
+        }
+
+        var member = MemberOf(send.ConversationId, requestId);
+        if (member is null)
+        {
+            return true;
+        }
+
+        if (member.Value.Role == StoreRole.Muted)
+        {
+            ReplyError(requestId, ErrorCode.Forbidden, "muted members may not send");
+            return true;
+        }
+
+        uint wait = _sendBucket.TryTake(_core.NowMs);
+        if (wait != 0)
+        {
+            ReplyError(requestId, ErrorCode.RateLimited, "too many sends", wait);
+            return true;
+        }
+
+        // Bounded pipelining: the read loop waits only when this connection already has many sends in flight.
+        await _sendSlots.WaitAsync().ConfigureAwait(false);
+        var append = _core.Log.AppendAsync(new AppendRequest(
+            send.ConversationId, UserId, DeviceId, send.ClientMsgId, (ushort)send.Kind, send.Body));
+        if (append.IsCompletedSuccessfully)
+        {
+            CompleteSend(append.Result, requestId);
+        }
+        else
+        {
+            _ = CompleteSendAsync(append, requestId);
+        }
+
+        return true;
+    }
+
+    private async Task CompleteSendAsync(ValueTask<AppendResult> append, uint requestId)
+    {
+        AppendResult result;
+        try
+        {
+            result = await append.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _sendSlots.Release();
+            CoreLog.RequestFailed(_core.Logger, ex, MessageType.Send, SessionId);
+            ReplyError(requestId, ErrorCode.InternalError, "internal error");
+            return;
+        }
+
+        CompleteSend(result, requestId);
+    }
+
+    private void CompleteSend(AppendResult result, uint requestId)
+    {
+        _sendSlots.Release();
+        switch (result.Status)
+        {
+            case AppendStatus.Appended or AppendStatus.Duplicate:
+                var entry = result.Entry!;
+                Reply(Frames.Encode(requestId, new SendAck
+                {
+                    ConversationId = entry.ConversationId,
+                    Seq = entry.Seq,
+                    Epoch = entry.Epoch,
+                    ServerTimeMs = entry.ServerTimeMs,
+                    Duplicate = result.Status == AppendStatus.Duplicate,
+                }));
+                break;
+            case AppendStatus.Conflict:
+                ReplyError(requestId, ErrorCode.Conflict, "client_msg_id was used with a different body");
+                break;
+            case AppendStatus.NotFound:
+                ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
+                break;
+            default:
+                CoreLog.StorageUnavailable(_core.Logger);
+                ReplyError(requestId, ErrorCode.StorageUnavailable, "storage unavailable, retry later", 1000);
+                break;
+        }
+    }
+
+    private void OnAck(Ack ack, uint requestId)
+    {
+        foreach (var item in ack.Items)
+        {
+            if (_core.Conversations.GetMember(item.ConversationId, UserId) is not null)
+            {
+                var head = _core.Log.GetHead(item.ConversationId);
+                ulong seq = Math.Min(item.Seq, head?.Head ?? 0);
+                _core.Cursors.AdvanceDelivered(UserId, DeviceId, item.ConversationId, seq);
+            }
+        }
+
+        if (requestId != 0)
+        {
+            Reply(Frames.Empty(MessageType.Ok, requestId));
+        }
+    }
+
+    private async Task SyncAllAsync(SyncAll sync, uint requestId)
+    {
+        if (!RequireRequestId(requestId, MessageType.SyncAll))
+        {
+            return;
+        }
+
+        int budget = sync.Limit == 0 ? _core.Limits.MaxSyncBatch : (int)Math.Min(sync.Limit, (uint)_core.Limits.MaxSyncBatch);
+        var given = new Dictionary<ulong, SyncCursor>();
+        foreach (var cursor in sync.Cursors)
+        {
+            given[cursor.ConversationId] = cursor;
+        }
+
+        var states = new List<SyncState>();
+        bool more = false;
+        foreach (ulong conversationId in _core.Conversations.GetUserConversations(UserId))
+        {
+            var head = _core.Log.GetHead(conversationId);
+            if (head is null)
+            {
+                continue;
+            }
+
+            ulong from = given.TryGetValue(conversationId, out var c)
+                ? (c.Epoch == head.Value.Epoch ? c.Seq : 0)
+                : _core.Cursors.GetDelivered(UserId, DeviceId, conversationId);
+            var result = await _core.Router.GoLiveAsync(this, conversationId, from, budget, requestId).ConfigureAwait(false);
+            budget -= result.Sent;
+            more |= !result.CaughtUp;
+            states.Add(new SyncState
+            {
+                ConversationId = conversationId,
+                Epoch = result.Epoch,
+                Head = result.Head,
+                SentUpTo = result.SentUpTo,
+                ReadSeq = _core.Cursors.GetRead(UserId, conversationId),
+            });
+        }
+
+        Reply(Frames.Encode(requestId, new SyncDone { Conversations = [.. states], More = more }));
+    }
+
+    private void OnSyncConversation(SyncConversation sync, uint requestId)
+    {
+        if (!RequireRequestId(requestId, MessageType.SyncConversation) || MemberOf(sync.ConversationId, requestId) is null)
+        {
+            return;
+        }
+
+        var head = _core.Log.GetHead(sync.ConversationId)!.Value;
+        int limit = sync.Limit == 0 ? _core.Limits.MaxSyncBatch : (int)Math.Min(sync.Limit, (uint)_core.Limits.MaxSyncBatch);
+        ulong position = sync.Epoch == 0 || sync.Epoch == head.Epoch ? Math.Min(sync.AfterSeq, head.Head) : 0;
+        ulong start = position;
+        int sent = 0;
+        while (position < head.Head && sent < limit)
+        {
+            var entries = _core.Log.ReadRange(sync.ConversationId, position + 1, Math.Min(256, limit - sent));
+            if (entries.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var entry in entries)
+            {
+                Reply(Frames.Deliver(requestId, entry));
+                position = entry.Seq;
+                sent++;
+            }
+        }
+
+        Reply(Frames.Encode(requestId, new SyncDone
+        {
+            Conversations =
+            [
+                new SyncState
+                {
+                    ConversationId = sync.ConversationId,
+                    Epoch = head.Epoch,
+                    Head = head.Head,
+                    SentUpTo = sent == 0 ? start : position,
+                    ReadSeq = _core.Cursors.GetRead(UserId, sync.ConversationId),
+                },
+            ],
+            More = position < head.Head,
+        }));
+    }
+
+    private void OnHistory(History history, uint requestId)
+    {
+        if (!RequireRequestId(requestId, MessageType.History) || MemberOf(history.ConversationId, requestId) is null)
+        {
+            return;
+        }
+
+        var head = _core.Log.GetHead(history.ConversationId)!.Value;
+        int limit = history.Limit == 0 ? _core.Limits.MaxHistoryPage : (int)Math.Min(history.Limit, (uint)_core.Limits.MaxHistoryPage);
+        var entries = _core.Log.ReadBefore(history.ConversationId, history.BeforeSeq, limit);
+        Reply(Frames.Encode(requestId, new HistoryPage
+        {
+            ConversationId = history.ConversationId,
+            Epoch = head.Epoch,
+            Messages = [.. entries.Select(Frames.ToDeliver)],
+            More = entries.Count > 0 && entries[0].Seq > 1,
+        }));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wren.Broker.Core;
+using Wren.Protocol;
+
+namespace Wren.Broker;
+
+/// <summary>
+/// Accepts connections (already through TLS), enforces the connection limits, runs each connection, and once a second
+/// sweeps all of them for handshake and idle timeouts and keep-alive pings (one timer for all connections).
+/// </summary>
+internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
+{
+    private readonly BrokerCore _core;
+    private readonly WrenOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<WrenConnection, byte> _connections = new();
+    private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
+    private readonly Timer _sweep;
+    private int _count;
+
+    public WrenConnectionHandler(BrokerCore core, IOptions<WrenOptions> options, ILogger<WrenConnectionHandler> logger)
+    {
+        _core = core;
+        _options = options.Value;
+        _logger = logger;
+        _sweep = new Timer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public int Count => Volatile.Read(ref _count);
+
+    public override async Task OnConnectedAsync(ConnectionContext context)
+    {
+        var connection = new WrenConnection(context, _core, _options.MaxFrameLength);
+        int total = Interlocked.Increment(ref _count);
+        int fromAddress = _perAddress.AddOrUpdate(connection.RemoteIp, 1, static (_, n) => n + 1);
+        try
+        {
+            if (_core.IsShuttingDown)
+            {
+                connection.Session.Fail(ErrorCode.ShuttingDown, "server shutting down");
+            }
+            else if (total > _options.MaxConnections || fromAddress > _options.MaxConnectionsPerAddress)
+            {
+                HostLog.ConnectionRefused(_logger, connection.RemoteAddress, total, fromAddress);
+                connection.Session.Fail(ErrorCode.TooManyConnections, "connection limit reached");
+            }
+
+            _connections.TryAdd(connection, 0);
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            Interlocked.Decrement(ref _count);
+            _perAddress.AddOrUpdate(connection.RemoteIp, 0, static (_, n) => n - 1);
+            _perAddress.TryRemove(new KeyValuePair<IPAddress, int>(connection.RemoteIp, 0));
+        }
+    }
+
+    /// <summary>Closes every connection with GoAway (used at shutdown).</summary>
+    public void CloseAll(ReadOnlyMemory<byte> goAway)
+    {
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Close(goAway);
+        }
+    }
+
+    private void Sweep()
+    {
+        long now = Environment.TickCount64;
+        var limits = _core.Limits;
+        foreach (var connection in _connections.Keys)
+        {
+            if (connection.IsClosing)
+            {
+                continue;
+            }
+
+            if (!connection.Session.IsAuthenticated && now - connection.StartedMs > limits.HandshakeTimeout.TotalMilliseconds)
+            {
+                connection.Session.Fail(ErrorCode.HandshakeTimeout, "handshake not completed in time");
+            }
+            else if (now - connection.LastReceivedMs > limits.IdleTimeout.TotalMilliseconds)
+            {
+                connection.Session.Fail(ErrorCode.IdleTimeout, "no traffic");
+            }
+            else if (connection.Session.IsAuthenticated
+                && now - connection.LastReceivedMs > limits.PingInterval.TotalMilliseconds
+                && now - connection.LastPingMs > limits.PingInterval.TotalMilliseconds)
+            {
+                connection.LastPingMs = now;
+                connection.TrySend(PingFrame);
+            }
+        }
+    }
+
+    private static readonly byte[] PingFrame = CreatePing();
+
+    private static byte[] CreatePing()
+    {
+        var frame = new byte[FrameHeader.Size];
+        FrameWriter.WriteHeader(frame, MessageType.Ping, 0, 0);
+        return frame;
+    }
+
+    public void Dispose() => _sweep.Dispose();
+}

@@ -1,0 +1,61 @@
+using System.ComponentModel.DataAnnotations;
+using Wren.Broker.Core;
+using Wren.Storage;
+
+namespace Wren.Broker;
+
+/// <summary>Broker options, bound from the "Wren" section (appsettings.json, WREN__ environment variables, command line).</summary>
+public sealed class WrenOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Wren";
+
+    /// <summary>Where RocksDB, the dev certificate and the bootstrap admin token live. Default ./data.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Address to listen on. Default 127.0.0.1: a development broker is not exposed until the operator says so.</summary>
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (tests). Default 7400.</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 7400;
+
+    /// <summary>TLS settings.</summary>
+    public TlsOptions Tls { get; set; } = new();
+
+    /// <summary>Sync (ack after fsync, default) or Async (ack after the OS has the write; loses the last moments on power failure).</summary>
+    public DurabilityMode Durability { get; set; } = DurabilityMode.Sync;
+
+    /// <summary>
+    /// Connections in total. Default 15,000: the process may hold 20,000 open files, and RocksDB, logs and the
+    /// runtime need the rest.
+    /// </summary>
+    [Range(1, 19_000)]
+    public int MaxConnections { get; set; } = 15_000;
+
+    /// <summary>Connections from one client address. Default 1,000: a NAT of a large office fits; a single flooding host does not take the server.</summary>
+    [Range(1, 19_000)]
+    public int MaxConnectionsPerAddress { get; set; } = 1000;
+
+    /// <summary>Largest frame length field. Default 1 MiB (see docs/protocol.md, Limits).</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxFrameLength { get; set; } = 1024 * 1024;
+
+    /// <summary>Routing-core limits (slow consumers, timeouts, sync batch, group size, rates).</summary>
+    public BrokerLimits Limits { get; set; } = new();
+}
+
+/// <summary>TLS settings.</summary>
+public sealed class TlsOptions
+{
+    /// <summary>TLS on the client port. Default true; plaintext exists only for local testing.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>PFX/PKCS#12 file with the server certificate and key; when empty, a development certificate is generated into the data directory.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the certificate file, if any.</summary>
+    public string? CertificatePassword { get; set; }
+}

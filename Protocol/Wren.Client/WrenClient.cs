@@ -1,0 +1,346 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Wren.Protocol;
+using Wren.Protocol.Messages;
+
+namespace Wren.Client;
+
+/// <summary>
+/// A Wren client for one device: connects with TLS, authenticates, catches up, and then receives live pushes.
+/// </summary>
+/// <remarks>
+/// <para>Deliveries reach <see cref="Events"/> in seq order per conversation, without duplicates: the client drops
+/// what it already holds, holds back entries that arrive after a gap and fills the gap with a range fetch.</para>
+/// <para>Sends are idempotent: each carries a client message id, and a send not yet acknowledged when the connection
+/// drops is resent after the reconnect with the same id, so it is stored exactly once.</para>
+/// </remarks>
+public sealed partial class WrenClient : IAsyncDisposable
+{
+    private readonly WrenClientOptions _options;
+    private readonly Channel<IMessage> _events = Channel.CreateUnbounded<IMessage>();
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _requests = new();
+    private readonly ConcurrentDictionary<string, PendingSend> _sends = new();
+    private readonly Dictionary<ulong, ConversationOrder> _order = [];
+    private readonly Dictionary<ulong, ulong> _toAck = [];
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _stateLock = new();
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Stream? _stream;
+    private Task _supervisor = Task.CompletedTask;
+    private int _nextRequestId;
+    private int _reconnects;
+
+    private WrenClient(WrenClientOptions options) => _options = options;
+
+    /// <summary>The server's Welcome on the current connection.</summary>
+    public Welcome? Welcome { get; private set; }
+
+    /// <summary>Who this client is authenticated as.</summary>
+    public AuthOk? Session { get; private set; }
+
+    /// <summary>Pushes: Deliver (ordered and deduplicated per conversation), ReadReceipt, Typing, Presence, GoAway.</summary>
+    public ChannelReader<IMessage> Events => _events.Reader;
+
+    /// <summary>True while connected and authenticated.</summary>
+    public bool IsConnected => _connected.Task.IsCompletedSuccessfully;
+
+    /// <summary>How many times the client reconnected.</summary>
+    public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>Sends waiting for their SendAck (including those waiting for a reconnect).</summary>
+    public int PendingSends => _sends.Count;
+
+    /// <summary>Connects, authenticates and catches up (SyncAll until nothing is missing).</summary>
+    public static async Task<WrenClient> ConnectAsync(WrenClientOptions options, CancellationToken cancellationToken = default)
+    {
+        var client = new WrenClient(options);
+        try
+        {
+            await client.ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return client;
+    }
+
+    /// <summary>Sends a message; completes with its SendAck once the server has stored it durably.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="body">Opaque content.</param>
+    /// <param name="clientMsgId">Idempotency key; a new GUID when null. Reuse it only to retry the same message.</param>
+    /// <param name="cancellationToken">Cancels the wait (the message may still be stored).</param>
+    public async Task<SendAck> SendAsync(ulong conversationId, ReadOnlyMemory<byte> body, string? clientMsgId = null, CancellationToken cancellationToken = default)
+    {
+        var send = new Send { ConversationId = conversationId, ClientMsgId = clientMsgId ?? Guid.NewGuid().ToString("N"), Body = body.ToArray() };
+        var pending = new PendingSend(send);
+        if (!_sends.TryAdd(send.ClientMsgId, pending))
+        {
+            throw new InvalidOperationException($"a send with client message id {send.ClientMsgId} is already pending");
+        }
+
+        if (IsConnected)
+        {
+            await TransmitSendAsync(pending).ConfigureAwait(false);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (!_options.AutoReconnect)
+        {
+            timeout.CancelAfter(_options.RequestTimeout);
+        }
+
+        return await pending.Completion.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Records that this device processed a conversation up to <paramref name="seq"/>.</summary>
+    public Task AckAsync(ulong conversationId, ulong seq) =>
+        WriteAsync(0, new Ack { Items = [new AckItem { ConversationId = conversationId, Seq = seq }] });
+
+    /// <summary>Streams what this device is missing across all conversations; deliveries go to <see cref="Events"/>.</summary>
+    public async Task<SyncDone> SyncAllAsync(CancellationToken cancellationToken = default)
+    {
+        SyncDone done;
+        do
+        {
+            var cursors = _options.CursorStore.All()
+                .Select(c => new SyncCursor { ConversationId = c.Key, Epoch = c.Value.Epoch, Seq = c.Value.Seq })
+                .Take(Welcome?.Limits.MaxListItems is > 0 and var max ? (int)max : 1000)
+                .ToArray();
+            done = await RequestAsync<SyncDone>(new SyncAll { Cursors = cursors }, cancellationToken).ConfigureAwait(false);
+        }
+        while (done.More);
+
+        return done;
+    }
+
+    /// <summary>Fetches one conversation's entries after a seq (gap filling); deliveries go to <see cref="Events"/>.</summary>
+    public Task<SyncDone> SyncConversationAsync(ulong conversationId, ulong afterSeq, uint epoch = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<SyncDone>(new SyncConversation { ConversationId = conversationId, AfterSeq = afterSeq, Epoch = epoch }, cancellationToken);
+
+    /// <summary>One page of history before a seq (0 = newest), oldest first.</summary>
+    public Task<HistoryPage> HistoryAsync(ulong conversationId, ulong beforeSeq = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<HistoryPage>(new History { ConversationId = conversationId, BeforeSeq = beforeSeq, Limit = limit }, cancellationToken);
+
+    /// <summary>Creates a group with this user as owner.</summary>
+    public Task<ConversationInfo> CreateGroupAsync(string title, IEnumerable<ulong> members, CancellationToken cancellationToken = default) =>
+        RequestAsync<ConversationInfo>(new CreateGroup { Title = title, Members = [.. members] }, cancellationToken);
+
+    /// <summary>Finds or creates the direct conversation with a user.</summary>
+    public Task<ConversationInfo> OpenDirectAsync(ulong peerUserId, CancellationToken cancellationToken = default) =>
+        RequestAsync<ConversationInfo>(new OpenDirect { PeerUserId = peerUserId }, cancellationToken);
+
+    /// <summary>Adds members to a group.</summary>
+    public Task AddMembersAsync(ulong conversationId, IEnumerable<ulong> userIds, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new AddMembers { ConversationId = conversationId, UserIds = [.. userIds] }, cancellationToken);
+
+    /// <summary>Removes members from a group (or leaves it, when the list is this user).</summary>
+    public Task RemoveMembersAsync(ulong conversationId, IEnumerable<ulong> userIds, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new RemoveMembers { ConversationId = conversationId, UserIds = [.. userIds] }, cancellationToken);
+
+    /// <summary>A page of members.</summary>
+    public Task<MemberList> ListMembersAsync(ulong conversationId, ulong afterUserId = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<MemberList>(new ListMembers { ConversationId = conversationId, AfterUserId = afterUserId, Limit = limit }, cancellationToken);
+
+    /// <summary>A page of this user's conversations with heads and read cursors.</summary>
+    public Task<ConversationList> ListConversationsAsync(ulong afterConversationId = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<ConversationList>(new ListConversations { AfterConversationId = afterConversationId, Limit = limit }, cancellationToken);
+
+    /// <summary>Moves this user's read cursor.</summary>
+    public Task MarkReadAsync(ulong conversationId, ulong seq, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new MarkRead { ConversationId = conversationId, Seq = seq }, cancellationToken);
+
+    /// <summary>Tells the other members that this user started or stopped typing.</summary>
+    public Task TypingAsync(ulong conversationId, bool active) =>
+        WriteAsync(0, new Typing { ConversationId = conversationId, Active = active });
+
+    /// <summary>Presence of users this user shares a conversation with.</summary>
+    public Task<PresenceList> QueryPresenceAsync(IEnumerable<ulong> userIds, CancellationToken cancellationToken = default) =>
+        RequestAsync<PresenceList>(new QueryPresence { UserIds = [.. userIds] }, cancellationToken);
+
+    /// <summary>Looks users up by id and name.</summary>
+    public Task<UserList> ResolveUsersAsync(IEnumerable<ulong>? ids = null, IEnumerable<string>? names = null, CancellationToken cancellationToken = default) =>
+        RequestAsync<UserList>(new ResolveUsers { UserIds = [.. ids ?? []], UserNames = [.. names ?? []] }, cancellationToken);
+
+    /// <summary>Round trip to the server.</summary>
+    public Task PingAsync(CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(EmptyMessage.Ping, cancellationToken);
+
+    /// <summary>Sends a request and waits for its answer; an Error answer throws <see cref="WrenClientException"/>.</summary>
+    public async Task<T> RequestAsync<T>(IMessage request, CancellationToken cancellationToken = default)
+        where T : IMessage
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        timeout.CancelAfter(_options.RequestTimeout);
+        await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+        uint id = NextRequestId();
+        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _requests[id] = completion;
+        try
+        {
+            await WriteAsync(id, request).ConfigureAwait(false);
+            var answer = await completion.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            return answer switch
+            {
+                T typed => typed,
+                Error error => throw new WrenClientException(error.Code, error.Message, error.RetryAfterMs),
+                _ => throw new WrenClientException(ErrorCode.ProtocolError, $"expected {typeof(T).Name}, got {answer.Type}"),
+            };
+        }
+        finally
+        {
+            _requests.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Closes the connection and stops reconnecting.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposing.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        CloseStream();
+        try
+        {
+            await _supervisor.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or WrenClientException)
+        {
+            // Shutting down: the loops end with the connection.
+        }
+
+        _events.Writer.TryComplete();
+        foreach (var pending in _sends.Values)
+        {
+            pending.Completion.TrySetCanceled();
+        }
+
+        _disposing.Dispose();
+    }
+
+    /// <summary>Drops the connection as if the network failed (the client reconnects when AutoReconnect is on).</summary>
+    public void SimulateDisconnect() => CloseStream();
+
+    private uint NextRequestId()
+    {
+        uint id;
+        do
+        {
+            id = (uint)Interlocked.Increment(ref _nextRequestId);
+        }
+        while (id == 0);
+        return id;
+    }
+
+    private async Task TransmitSendAsync(PendingSend pending)
+    {
+        uint id = NextRequestId();
+        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _requests[id] = completion;
+        _ = completion.Task.ContinueWith(
+            t =>
+            {
+                _requests.TryRemove(id, out _);
+                if (t.IsCompletedSuccessfully)
+                {
+                    switch (t.Result)
+                    {
+                        case SendAck ack:
+                            _sends.TryRemove(pending.Send.ClientMsgId, out _);
+                            pending.Completion.TrySetResult(ack);
+                            break;
+                        case Error { Code: ErrorCode.StorageUnavailable or ErrorCode.RateLimited } error when _options.AutoReconnect:
+                            // Retried with the same id after the server's suggested delay.
+                            _ = RetryLaterAsync(pending, error.RetryAfterMs);
+                            break;
+                        case Error error:
+                            _sends.TryRemove(pending.Send.ClientMsgId, out _);
+                            pending.Completion.TrySetException(new WrenClientException(error.Code, error.Message, error.RetryAfterMs));
+                            break;
+                    }
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        try
+        {
+            await WriteAsync(id, pending.Send).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or WrenClientException)
+        {
+            // The send stays pending and goes out again after the reconnect.
+            _requests.TryRemove(id, out _);
+        }
+    }
+
+    private async Task RetryLaterAsync(PendingSend pending, uint delayMs)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(50, delayMs)), _disposing.Token).ConfigureAwait(false);
+            if (IsConnected)
+            {
+                await TransmitSendAsync(pending).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+    }
+
+    private async Task WriteAsync<T>(uint requestId, T message)
+        where T : IMessage
+    {
+        var frame = FrameWriter.ToArray(requestId, message);
+        var stream = _stream ?? throw new WrenClientException(ErrorCode.InternalError, "not connected");
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await stream.WriteAsync(frame).ConfigureAwait(false);
+            await stream.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void CloseStream()
+    {
+        Stream? stream;
+        lock (_stateLock)
+        {
+            stream = _stream;
+        }
+
+        stream?.Dispose();
+    }
+
+    private sealed class PendingSend(Send send)
+    {
+        public Send Send { get; } = send;
+
+        public TaskCompletionSource<SendAck> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class ConversationOrder
+    {
+        public bool Known { get; set; }
+
+        public uint Epoch { get; set; }
+
+        public ulong Last { get; set; }
+
+        public SortedDictionary<ulong, Deliver> Held { get; } = [];
+
+        public bool FillInFlight { get; set; }
+    }
+}

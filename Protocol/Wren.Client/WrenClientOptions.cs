@@ -1,0 +1,47 @@
+namespace Wren.Client;
+
+/// <summary>How a <see cref="WrenClient"/> connects and behaves.</summary>
+public sealed class WrenClientOptions
+{
+    /// <summary>Server host name or address.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Server port. Default 7400.</summary>
+    public int Port { get; set; } = 7400;
+
+    /// <summary>Use TLS (default). Plaintext only against a broker started with --plaintext.</summary>
+    public bool UseTls { get; set; } = true;
+
+    /// <summary>
+    /// SHA-256 fingerprint of the server certificate to pin (hex, colons optional). When set, only that certificate is
+    /// accepted; when null, the certificate must chain to a trusted CA and match <see cref="TargetHost"/>.
+    /// </summary>
+    public string? PinnedFingerprint { get; set; }
+
+    /// <summary>Name checked against the certificate when not pinning. Default: <see cref="Host"/>.</summary>
+    public string? TargetHost { get; set; }
+
+    /// <summary>The device token.</summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>Client name sent in Hello.</summary>
+    public string ClientName { get; set; } = "wren-dotnet";
+
+    /// <summary>How long a request waits for its answer. Default 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reconnect automatically after a lost connection (default true), resending unacknowledged sends.</summary>
+    public bool AutoReconnect { get; set; } = true;
+
+    /// <summary>First reconnect delay; doubles per failure up to <see cref="MaxReconnectDelay"/>, with full jitter.</summary>
+    public TimeSpan MinReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Largest reconnect delay. Default 10 s.</summary>
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Acknowledge deliveries automatically once they are handed to <see cref="WrenClient.Events"/> (default true).</summary>
+    public bool AutoAck { get; set; } = true;
+
+    /// <summary>Where the device keeps its per-conversation positions; in memory by default.</summary>
+    public IClientCursorStore CursorStore { get; set; } = new InMemoryClientCursorStore();
+}
