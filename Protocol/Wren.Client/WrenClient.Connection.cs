@@ -281,6 +281,7 @@ public sealed partial class WrenClient
         }
 
         order.FillInFlight = true;
+        Interlocked.Increment(ref _gapFills);
         uint id = NextRequestId();
         _fills[id] = conversationId;
         _ = WriteAsync(id, new SyncConversation { ConversationId = conversationId, AfterSeq = order.Last, Epoch = order.Epoch })

@@ -30,6 +30,7 @@ public sealed partial class WrenClient : IAsyncDisposable
     private Task _supervisor = Task.CompletedTask;
     private int _nextRequestId;
     private int _reconnects;
+    private int _gapFills;
 
     private WrenClient(WrenClientOptions options) => _options = options;
 
@@ -47,6 +48,12 @@ public sealed partial class WrenClient : IAsyncDisposable
 
     /// <summary>How many times the client reconnected.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>
+    /// Gaps this client had to fill with a range fetch. The server delivers gap-free, so this stays 0 unless frames were
+    /// lost (for example the server cut the connection mid-stream); it is exposed for diagnostics and tests.
+    /// </summary>
+    public int GapFills => Volatile.Read(ref _gapFills);
 
     /// <summary>Sends waiting for their SendAck (including those waiting for a reconnect).</summary>
     public int PendingSends => _sends.Count;

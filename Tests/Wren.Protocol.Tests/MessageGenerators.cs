@@ -1,0 +1,210 @@
+using System.Text;
+using CsCheck;
+using Wren.Protocol.Messages;
+
+namespace Wren.Protocol.Tests;
+
+/// <summary>
+/// CsCheck generators of valid messages of every type: full numeric ranges, text with 1- to 4-byte UTF-8 characters up to
+/// each field's byte limit, lists up to the list limit, bodies up to the body limit.
+/// </summary>
+internal static class MessageGenerators
+{
+    private static readonly ProtocolLimits s_limits = ProtocolLimits.Default;
+
+    // Code points of every UTF-8 length; surrogates excluded (they are not characters and do not round-trip).
+    private static readonly Gen<int> s_codePoint = Gen.Frequency(
+        (6, Gen.Int[0x00, 0x7F]),
+        (2, Gen.Int[0x80, 0x7FF]),
+        (2, Gen.Int[0x800, 0xD7FF]),
+        (1, Gen.Int[0xE000, 0xFFFF]),
+        (1, Gen.Int[0x10000, 0x10FFFF]));
+
+    private static readonly Gen<ulong> s_nonZeroULong = Gen.ULong.Select(v => v == 0 ? 1 : v);
+
+    private static readonly Gen<int> s_listLength = Gen.Frequency(
+        (30, Gen.Int[0, 4]),
+        (5, Gen.Int[0, 40]),
+        (1, Gen.Int[0, s_limits.MaxListItems]));
+
+    private static readonly Gen<byte[]> s_body = Gen.Frequency(
+        (30, Gen.Int[0, 300]),
+        (1, Gen.Int[0, s_limits.MaxMessageBodyBytes]),
+        (1, Gen.Const(s_limits.MaxMessageBodyBytes))).SelectMany(n => Gen.Byte.Array[n]);
+
+    private static readonly Gen<string> s_name = Text(s_limits.MaxNameBytes);
+
+    private static readonly Gen<string[]> s_names = List(s_name);
+
+    private static readonly Gen<ulong[]> s_ids = List(Gen.ULong);
+
+    private static readonly Gen<Deliver> s_deliver = Gen.Select(
+        Gen.ULong, Gen.ULong, Gen.UInt, Gen.ULong, Gen.UInt, Gen.Long, Text(s_limits.MaxClientMessageIdBytes), Gen.UShort, s_body,
+        (conversation, seq, epoch, sender, device, time, clientMsgId, kind, body) => new Deliver
+        {
+            ConversationId = conversation,
+            Seq = seq,
+            Epoch = epoch,
+            SenderUserId = sender,
+            SenderDeviceId = device,
+            ServerTimeMs = time,
+            ClientMsgId = clientMsgId,
+            Kind = (EntryKind)kind,
+            Body = body,
+        });
+
+    private static readonly Gen<ConversationInfo> s_conversation = Gen.Select(
+        Gen.ULong, Gen.Byte, s_name, Gen.UInt, Gen.ULong, Gen.UInt, Gen.Long, Gen.Byte, Gen.ULong, Gen.ULong,
+        (id, kind, title, epoch, head, members, created, role, read, peer) => new ConversationInfo
+        {
+            ConversationId = id,
+            Kind = (ConversationKind)kind,
+            Title = title,
+            Epoch = epoch,
+            Head = head,
+            MemberCount = members,
+            CreatedMs = created,
+            MyRole = (MemberRole)role,
+            ReadSeq = read,
+            PeerUserId = peer,
+        });
+
+    private static readonly Gen<Presence> s_presence = Gen.Select(Gen.ULong, Gen.Byte, Gen.Long,
+        (user, status, lastSeen) => new Presence { UserId = user, Status = (PresenceStatus)status, LastSeenMs = lastSeen });
+
+    /// <summary>A generator of valid messages for each type.</summary>
+    public static IReadOnlyDictionary<MessageType, Gen<IMessage>> ByType { get; } = new Dictionary<MessageType, Gen<IMessage>>
+    {
+        [MessageType.Hello] = Gen.Select(Gen.UShort, Gen.UShort, s_name, s_name, s_names, (a, b, name, version, capabilities) => (IMessage)new Hello
+        {
+            MinVersion = Math.Max((ushort)1, Math.Min(a, b)),
+            MaxVersion = Math.Max((ushort)1, Math.Max(a, b)),
+            ClientName = name,
+            ClientVersion = version,
+            Capabilities = capabilities,
+        }),
+        [MessageType.Welcome] = Gen.Select(Gen.UShort, s_name, s_name, Gen.Long, Gen.UInt.Array[8], s_names, (version, name, serverVersion, time, l, capabilities) => (IMessage)new Welcome
+        {
+            Version = version,
+            ServerName = name,
+            ServerVersion = serverVersion,
+            ServerTimeMs = time,
+            Limits = new ServerLimits
+            {
+                MaxFrameLength = l[0],
+                MaxMessageBodyBytes = l[1],
+                PingIntervalMs = l[2],
+                IdleTimeoutMs = l[3],
+                HandshakeTimeoutMs = l[4],
+                MaxSyncBatch = l[5],
+                MaxHistoryPage = l[6],
+                MaxListItems = l[7],
+            },
+            Capabilities = capabilities,
+        }),
+        [MessageType.Auth] = Gen.Select(
+            Gen.Enum<AuthMethod>(), Text(s_limits.MaxCredentialBytes, minCodePoints: 1), Text(s_limits.MaxNameBytes, minCodePoints: 1),
+            Text(s_limits.MaxCredentialBytes, minCodePoints: 1), Optional(s_name), Optional(s_name), Gen.Bool,
+            (method, token, user, password, totp, device, extra) => (IMessage)new Auth
+            {
+                Method = method,
+                Token = method != AuthMethod.Password || extra ? token : null,
+                UserName = method == AuthMethod.Password || extra ? user : null,
+                Password = method == AuthMethod.Password || extra ? password : null,
+                TotpCode = totp,
+                DeviceName = device,
+            }),
+        [MessageType.AuthOk] = Gen.Select(Gen.ULong, s_name, Gen.UInt, Gen.ULong, Gen.Long, Optional(Text(s_limits.MaxCredentialBytes)),
+            (user, name, device, session, expires, token) => (IMessage)new AuthOk
+            {
+                UserId = user,
+                UserName = name,
+                DeviceId = device,
+                SessionId = session,
+                ExpiresMs = expires,
+                IssuedToken = token,
+            }),
+        [MessageType.Ping] = Gen.Const<IMessage>(EmptyMessage.Ping),
+        [MessageType.Pong] = Gen.Const<IMessage>(EmptyMessage.Pong),
+        [MessageType.GoAway] = Gen.Select(Gen.UShort, s_name, Gen.UInt,
+            (code, message, after) => (IMessage)new GoAway { Code = (ErrorCode)code, Message = message, ReconnectAfterMs = after }),
+        [MessageType.Error] = Gen.Select(Gen.UShort, s_name, Gen.UInt,
+            (code, message, retry) => (IMessage)new Error { Code = (ErrorCode)code, Message = message, RetryAfterMs = retry }),
+        [MessageType.Ok] = Gen.Const<IMessage>(EmptyMessage.Ok),
+        [MessageType.Send] = Gen.Select(s_nonZeroULong, Text(s_limits.MaxClientMessageIdBytes, minCodePoints: 1), s_body,
+            (conversation, clientMsgId, body) => (IMessage)new Send { ConversationId = conversation, ClientMsgId = clientMsgId, Kind = EntryKind.Message, Body = body }),
+        [MessageType.SendAck] = Gen.Select(Gen.ULong, Gen.ULong, Gen.UInt, Gen.Long, Gen.Bool,
+            (conversation, seq, epoch, time, duplicate) => (IMessage)new SendAck { ConversationId = conversation, Seq = seq, Epoch = epoch, ServerTimeMs = time, Duplicate = duplicate }),
+        [MessageType.Deliver] = s_deliver.Select(d => (IMessage)d),
+        [MessageType.Ack] = List(Gen.Select(s_nonZeroULong, Gen.ULong, (c, s) => new AckItem { ConversationId = c, Seq = s }))
+            .Select(items => (IMessage)new Ack { Items = items }),
+        [MessageType.SyncConversation] = Gen.Select(s_nonZeroULong, Gen.ULong, Gen.UInt, Gen.UInt,
+            (conversation, after, epoch, limit) => (IMessage)new SyncConversation { ConversationId = conversation, AfterSeq = after, Epoch = epoch, Limit = limit }),
+        [MessageType.SyncAll] = Gen.Select(Gen.UInt, List(Gen.Select(s_nonZeroULong, Gen.UInt, Gen.ULong, (c, e, s) => new SyncCursor { ConversationId = c, Epoch = e, Seq = s })),
+            (limit, cursors) => (IMessage)new SyncAll { Limit = limit, Cursors = cursors }),
+        [MessageType.SyncDone] = Gen.Select(
+            List(Gen.Select(Gen.ULong, Gen.UInt, Gen.ULong, Gen.ULong, Gen.ULong, (c, e, h, s, r) => new SyncState { ConversationId = c, Epoch = e, Head = h, SentUpTo = s, ReadSeq = r })),
+            Gen.Bool,
+            (conversations, more) => (IMessage)new SyncDone { Conversations = conversations, More = more }),
+        [MessageType.History] = Gen.Select(s_nonZeroULong, Gen.ULong, Gen.UInt,
+            (conversation, before, limit) => (IMessage)new History { ConversationId = conversation, BeforeSeq = before, Limit = limit }),
+        [MessageType.HistoryPage] = Gen.Select(Gen.ULong, Gen.UInt, s_deliver.Array[0, 5], Gen.Bool,
+            (conversation, epoch, messages, more) => (IMessage)new HistoryPage { ConversationId = conversation, Epoch = epoch, Messages = messages, More = more }),
+        [MessageType.CreateGroup] = Gen.Select(s_name, s_ids, (title, members) => (IMessage)new CreateGroup { Title = title, Members = members }),
+        [MessageType.ConversationInfo] = s_conversation.Select(c => (IMessage)c),
+        [MessageType.OpenDirect] = s_nonZeroULong.Select(peer => (IMessage)new OpenDirect { PeerUserId = peer }),
+        [MessageType.AddMembers] = Gen.Select(s_nonZeroULong, List(Gen.ULong, minItems: 1),
+            (conversation, users) => (IMessage)new AddMembers { ConversationId = conversation, UserIds = users }),
+        [MessageType.RemoveMembers] = Gen.Select(s_nonZeroULong, List(Gen.ULong, minItems: 1),
+            (conversation, users) => (IMessage)new RemoveMembers { ConversationId = conversation, UserIds = users }),
+        [MessageType.ListMembers] = Gen.Select(s_nonZeroULong, Gen.ULong, Gen.UInt,
+            (conversation, after, limit) => (IMessage)new ListMembers { ConversationId = conversation, AfterUserId = after, Limit = limit }),
+        [MessageType.MemberList] = Gen.Select(Gen.ULong, List(Gen.Select(Gen.ULong, Gen.Byte, Gen.Long, (u, r, j) => new MemberInfo { UserId = u, Role = (MemberRole)r, JoinedMs = j })), Gen.Bool,
+            (conversation, members, more) => (IMessage)new MemberList { ConversationId = conversation, Members = members, More = more }),
+        [MessageType.ListConversations] = Gen.Select(Gen.ULong, Gen.UInt,
+            (after, limit) => (IMessage)new ListConversations { AfterConversationId = after, Limit = limit }),
+        [MessageType.ConversationList] = Gen.Select(s_conversation.Array[0, 5], Gen.Bool,
+            (items, more) => (IMessage)new ConversationList { Items = items, More = more }),
+        [MessageType.MarkRead] = Gen.Select(s_nonZeroULong, Gen.ULong, (conversation, seq) => (IMessage)new MarkRead { ConversationId = conversation, Seq = seq }),
+        [MessageType.ReadReceipt] = Gen.Select(Gen.ULong, Gen.ULong, Gen.ULong,
+            (conversation, user, seq) => (IMessage)new ReadReceipt { ConversationId = conversation, UserId = user, Seq = seq }),
+        [MessageType.Typing] = Gen.Select(s_nonZeroULong, Gen.Bool, Gen.ULong,
+            (conversation, active, user) => (IMessage)new Typing { ConversationId = conversation, Active = active, UserId = user }),
+        [MessageType.Presence] = s_presence.Select(p => (IMessage)p),
+        [MessageType.QueryPresence] = s_ids.Select(users => (IMessage)new QueryPresence { UserIds = users }),
+        [MessageType.PresenceList] = List(s_presence).Select(items => (IMessage)new PresenceList { Items = items }),
+        [MessageType.ResolveUsers] = Gen.Select(s_ids, s_names, (ids, names) => (IMessage)new ResolveUsers { UserIds = ids, UserNames = names }),
+        [MessageType.UserList] = List(Gen.Select(Gen.ULong, s_name, s_name, (id, name, display) => new UserInfo { UserId = id, UserName = name, DisplayName = display }))
+            .Select(items => (IMessage)new UserList { Items = items }),
+    };
+
+    /// <summary>Any valid message of any type.</summary>
+    public static Gen<IMessage> Any { get; } = Gen.OneOf([.. ByType.Values]);
+
+    /// <summary>Text of at most <paramref name="maxBytes"/> UTF-8 bytes, mixing characters of every UTF-8 length.</summary>
+    public static Gen<string> Text(int maxBytes, int minCodePoints = 0) =>
+        s_codePoint.Array[minCodePoints, Math.Min(maxBytes, 300)].Select(codePoints =>
+        {
+            var text = new StringBuilder();
+            int bytes = 0;
+            foreach (int codePoint in codePoints)
+            {
+                string character = char.ConvertFromUtf32(codePoint);
+                int size = Encoding.UTF8.GetByteCount(character);
+                if (bytes + size > maxBytes)
+                {
+                    break;
+                }
+
+                text.Append(character);
+                bytes += size;
+            }
+
+            return text.ToString();
+        });
+
+    private static Gen<string?> Optional(Gen<string> text) => Gen.Select(Gen.Int[0, 3], text, (n, s) => n == 0 ? null : s);
+
+    private static Gen<T[]> List<T>(Gen<T> item, int minItems = 0) =>
+        s_listLength.SelectMany(n => item.Array[Math.Max(n, minItems)]);
+}
