@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Unicode;
 
 namespace Wren.Protocol;
 
@@ -9,9 +10,20 @@ namespace Wren.Protocol;
 /// </summary>
 internal static class MessagePackStructure
 {
-    /// <summary>True when <paramref name="body"/> holds exactly one well-formed MessagePack value within the limits.</summary>
+    /// <summary>Deepest nesting the walker supports; <see cref="ProtocolLimits.MaxBodyDepth"/> is validated against it.</summary>
+    public const int MaxSupportedDepth = 256;
+
+    /// <summary>
+    /// True when <paramref name="body"/> holds exactly one well-formed MessagePack value within the limits, and every
+    /// string is valid UTF-8 (a decoder would otherwise replace bad bytes and make different ids compare equal).
+    /// </summary>
     public static bool IsValid(ReadOnlySequence<byte> body, int maxDepth, int maxElements)
     {
+        if (maxDepth is < 1 or > MaxSupportedDepth)
+        {
+            return false;
+        }
+
         var reader = new SequenceReader<byte>(body);
         // remaining[d] = values still to read at nesting depth d (depth 0 is the top-level value).
         Span<long> remaining = stackalloc long[maxDepth + 1];
@@ -67,7 +79,7 @@ internal static class MessagePackStructure
             case <= 0x7f: return true;                                   // positive fixint
             case <= 0x8f: children = 2L * (code & 0x0f); return true;    // fixmap
             case <= 0x9f: children = code & 0x0f; return true;           // fixarray
-            case <= 0xbf: return Skip(ref reader, code & 0x1f);          // fixstr
+            case <= 0xbf: return SkipUtf8(ref reader, code & 0x1f);      // fixstr
             case 0xc0 or 0xc2 or 0xc3: return true;                      // nil, false, true
             case 0xc1: return false;                                     // never used
             case 0xc4: return SkipSized(ref reader, 1, extra: 0);        // bin 8
@@ -87,9 +99,9 @@ internal static class MessagePackStructure
             case 0xd6: return Skip(ref reader, 5);                       // fixext 4
             case 0xd7: return Skip(ref reader, 9);                       // fixext 8
             case 0xd8: return Skip(ref reader, 17);                      // fixext 16
-            case 0xd9: return SkipSized(ref reader, 1, extra: 0);        // str 8
-            case 0xda: return SkipSized(ref reader, 2, extra: 0);        // str 16
-            case 0xdb: return SkipSized(ref reader, 4, extra: 0);        // str 32
+            case 0xd9: return SkipString(ref reader, 1);                 // str 8
+            case 0xda: return SkipString(ref reader, 2);                 // str 16
+            case 0xdb: return SkipString(ref reader, 4);                 // str 32
             case 0xdc: return TryReadCount(ref reader, 2, 1, out children); // array 16
             case 0xdd: return TryReadCount(ref reader, 4, 1, out children); // array 32
             case 0xde: return TryReadCount(ref reader, 2, 2, out children); // map 16
@@ -107,6 +119,35 @@ internal static class MessagePackStructure
 
         reader.Advance(count);
         return true;
+    }
+
+    private static bool SkipString(ref SequenceReader<byte> reader, int lengthBytes) =>
+        TryReadUnsigned(ref reader, lengthBytes, out long length) && SkipUtf8(ref reader, length);
+
+    private static bool SkipUtf8(ref SequenceReader<byte> reader, long length)
+    {
+        if (reader.Remaining < length)
+        {
+            return false;
+        }
+
+        var bytes = reader.UnreadSequence.Slice(0, length);
+        bool valid;
+        if (bytes.IsSingleSegment)
+        {
+            valid = Utf8.IsValid(bytes.FirstSpan);
+        }
+        else
+        {
+            // Rare: a string split across segments is copied once to check it.
+            byte[] rented = ArrayPool<byte>.Shared.Rent((int)length);
+            bytes.CopyTo(rented);
+            valid = Utf8.IsValid(rented.AsSpan(0, (int)length));
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        reader.Advance(length);
+        return valid;
     }
 
     private static bool SkipSized(ref SequenceReader<byte> reader, int lengthBytes, int extra)

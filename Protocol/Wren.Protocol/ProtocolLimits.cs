@@ -49,6 +49,21 @@ public sealed record ProtocolLimits
     /// <summary>Most ids in one list field (members to add, users to resolve, acks in one frame). Default 1,000.</summary>
     public int MaxListItems { get; init; } = 1000;
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first limit outside its supported range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFrameLength, 1024, nameof(MaxFrameLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessageBodyBytes, 0, nameof(MaxMessageBodyBytes));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxMessageBodyBytes, MaxFrameLength - 1024, nameof(MaxMessageBodyBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBodyDepth, 4, nameof(MaxBodyDepth));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxBodyDepth, MessagePackStructure.MaxSupportedDepth, nameof(MaxBodyDepth));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBodyElements, 16, nameof(MaxBodyElements));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxClientMessageIdBytes, 1, nameof(MaxClientMessageIdBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNameBytes, 1, nameof(MaxNameBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCredentialBytes, 1, nameof(MaxCredentialBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxListItems, 1, nameof(MaxListItems));
+    }
+
     /// <summary>Lowest protocol version the server speaks.</summary>
     public const ushort MinVersion = 1;
 

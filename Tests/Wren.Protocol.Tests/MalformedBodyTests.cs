@@ -253,3 +253,45 @@ public class MalformedBodyTests
         return result.Error;
     }
 }
+
+public class Utf8AndLimitValidationTests
+{
+    /// <summary>Pins the bug where invalid UTF-8 in a client msg id decoded to U+FFFD, so different ids collided.</summary>
+    [Theory]
+    [InlineData("a1ff")]
+    [InlineData("a1fe")]
+    [InlineData("a2c328")]
+    public void Invalid_utf8_in_a_string_is_a_malformed_body(string badString)
+    {
+        // Send [conv 42, client_msg_id <bad>, kind 0, body bin "hi"]
+        var body = Convert.FromHexString("942a" + badString + "00c4026869");
+        var result = MessageCodec.TryDecode((byte)MessageType.Send, new System.Buffers.ReadOnlySequence<byte>(body), ProtocolLimits.Default, out _);
+        Assert.Equal(ErrorCode.MalformedBody, result.Error);
+    }
+
+    [Fact]
+    public void Valid_multibyte_utf8_string_is_accepted()
+    {
+        var body = Convert.FromHexString("942a" + "a3e282ac" + "00c4026869");
+        var result = MessageCodec.TryDecode((byte)MessageType.Send, new System.Buffers.ReadOnlySequence<byte>(body), ProtocolLimits.Default, out var message);
+        Assert.True(result.IsSuccess, result.ToString());
+        Assert.Equal("€", ((Wren.Protocol.Messages.Send)message!).ClientMsgId);
+    }
+
+    /// <summary>Pins the bug where an unvalidated MaxBodyDepth sized a stackalloc and crashed the process.</summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(int.MaxValue)]
+    public void Out_of_range_depth_limit_is_refused_and_never_crashes_decoding(int depth)
+    {
+        var limits = new ProtocolLimits { MaxBodyDepth = depth };
+        Assert.Throws<ArgumentOutOfRangeException>(limits.Validate);
+        var body = Convert.FromHexString("942aa1610" + "0c4026869");
+        var result = MessageCodec.TryDecode((byte)MessageType.Send, new System.Buffers.ReadOnlySequence<byte>(body), limits, out _);
+        Assert.Equal(ErrorCode.MalformedBody, result.Error);
+    }
+
+    [Fact]
+    public void Default_limits_are_valid() => ProtocolLimits.Default.Validate();
+}

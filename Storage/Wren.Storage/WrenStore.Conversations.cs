@@ -1,0 +1,304 @@
+using RocksDbSharp;
+using Wren.Storage.Internal;
+
+namespace Wren.Storage;
+
+public sealed partial class WrenStore
+{
+    private readonly WriteBatch _operationBatch = new();
+
+    /// <inheritdoc/>
+    /// <remarks>The owner is always a member with <see cref="MemberRole.Owner"/>; duplicates in the list are ignored.</remarks>
+    public ValueTask<ConversationRecord> CreateGroupAsync(ulong ownerUserId, string title, IReadOnlyCollection<ulong> memberUserIds)
+    {
+        ArgumentNullException.ThrowIfNull(title);
+        ArgumentNullException.ThrowIfNull(memberUserIds);
+        var members = new Dictionary<ulong, MemberRole>();
+        foreach (var userId in memberUserIds)
+        {
+            members[userId] = MemberRole.Member;
+        }
+
+        members[ownerUserId] = MemberRole.Owner;
+        return new ValueTask<ConversationRecord>(RunOnWriterAsync(() => CreateConversationCore(ConversationKind.Group, title, members, null)));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>A user may have a direct conversation with themself (one member).</remarks>
+    public ValueTask<ConversationRecord> GetOrCreateDirectAsync(ulong userA, ulong userB)
+    {
+        var pair = (Math.Min(userA, userB), Math.Max(userA, userB));
+        if (_directs.TryGetValue(pair, out var existing) && _conversations.TryGetValue(existing, out var state))
+        {
+            return new ValueTask<ConversationRecord>(state.Record);
+        }
+
+        return new ValueTask<ConversationRecord>(RunOnWriterAsync(() =>
+        {
+            if (_directs.TryGetValue(pair, out var id) && _conversations.TryGetValue(id, out var created))
+            {
+                return created.Record;
+            }
+
+            var members = new Dictionary<ulong, MemberRole> { [userA] = MemberRole.Member, [userB] = MemberRole.Member };
+            return CreateConversationCore(ConversationKind.Direct, "", members, pair);
+        }));
+    }
+
+    private ConversationRecord CreateConversationCore(
+        ConversationKind kind, string title, Dictionary<ulong, MemberRole> members, (ulong Low, ulong High)? directPair)
+    {
+        var id = _nextConversationId;
+        var now = NowMs();
+        var batch = _operationBatch;
+        batch.Clear();
+        Span<byte> key = stackalloc byte[16];
+        Keys.Conversation(key, id, Keys.ConversationMetaTag);
+        batch.Put(key[..9], Codec.WriteConversationMeta(kind, now, title), _conversationsCf);
+        Keys.Conversation(key, id, Keys.ConversationHeadTag);
+        Span<byte> head = stackalloc byte[Codec.HeadValueSize];
+        Codec.WriteEpochSeq(head, InitialEpoch, 0);
+        batch.Put(key[..9], head, _conversationsCf);
+        batch.Put(Keys.NextConversationKey, Keys.U64(id + 1), _metaCf);
+
+        var snapshot = new Dictionary<ulong, Member>(members.Count);
+        foreach (var (userId, role) in members)
+        {
+            PutMember(batch, id, userId, role, now);
+            snapshot[userId] = new Member(userId, role, now);
+        }
+
+        if (directPair is { } pair)
+        {
+            batch.Put(Keys.Pair(pair.Low, pair.High), Keys.U64(id), _directCf);
+        }
+
+        WriteDurably(batch);
+        _nextConversationId = id + 1;
+        var state = new ConversationState(id, kind, title, now, InitialEpoch, 0);
+        state.SetMembers(new MembershipSnapshot(snapshot));
+        _conversations[id] = state;
+        foreach (var userId in members.Keys)
+        {
+            IndexAdd(userId, id);
+        }
+
+        if (directPair is { } published)
+        {
+            _directs[published] = id;
+        }
+
+        return state.Record;
+    }
+
+    private void PutMember(WriteBatch batch, ulong conversationId, ulong userId, MemberRole role, long joinedMs)
+    {
+        batch.Put(Keys.Pair(conversationId, userId), Codec.WriteMember(role, joinedMs), _membersCf);
+        batch.Put(Keys.Pair(userId, conversationId), ReadOnlySpan<byte>.Empty, _userConversationsCf);
+    }
+
+    /// <inheritdoc/>
+    public ConversationRecord? GetConversation(ulong conversationId) =>
+        _conversations.TryGetValue(conversationId, out var state) ? state.Record : null;
+
+    /// <inheritdoc/>
+    /// <remarks>An unknown conversation adds nobody (empty list).</remarks>
+    public ValueTask<IReadOnlyList<ulong>> AddMembersAsync(ulong conversationId, IReadOnlyCollection<ulong> userIds, MemberRole role = MemberRole.Member)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        var requested = userIds.ToArray();
+        return new ValueTask<IReadOnlyList<ulong>>(RunOnWriterAsync<IReadOnlyList<ulong>>(() =>
+        {
+            if (!_conversations.TryGetValue(conversationId, out var state))
+            {
+                return [];
+            }
+
+            var current = state.Members.ByUser;
+            var added = new List<ulong>();
+            var now = NowMs();
+            var batch = _operationBatch;
+            batch.Clear();
+            foreach (var userId in requested)
+            {
+                if (!current.ContainsKey(userId) && !added.Contains(userId))
+                {
+                    PutMember(batch, conversationId, userId, role, now);
+                    added.Add(userId);
+                }
+            }
+
+            if (added.Count == 0)
+            {
+                return added;
+            }
+
+            WriteDurably(batch);
+            var next = new Dictionary<ulong, Member>(current);
+            foreach (var userId in added)
+            {
+                next[userId] = new Member(userId, role, now);
+            }
+
+            state.SetMembers(new MembershipSnapshot(next));
+            foreach (var userId in added)
+            {
+                IndexAdd(userId, conversationId);
+            }
+
+            return added;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<ulong>> RemoveMembersAsync(ulong conversationId, IReadOnlyCollection<ulong> userIds)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        var requested = userIds.ToArray();
+        return new ValueTask<IReadOnlyList<ulong>>(RunOnWriterAsync<IReadOnlyList<ulong>>(() =>
+        {
+            if (!_conversations.TryGetValue(conversationId, out var state))
+            {
+                return [];
+            }
+
+            var current = state.Members.ByUser;
+            var removed = new List<ulong>();
+            var batch = _operationBatch;
+            batch.Clear();
+            foreach (var userId in requested)
+            {
+                if (current.ContainsKey(userId) && !removed.Contains(userId))
+                {
+                    batch.Delete(Keys.Pair(conversationId, userId), _membersCf);
+                    batch.Delete(Keys.Pair(userId, conversationId), _userConversationsCf);
+                    removed.Add(userId);
+                }
+            }
+
+            if (removed.Count == 0)
+            {
+                return removed;
+            }
+
+            WriteDurably(batch);
+            var next = new Dictionary<ulong, Member>(current);
+            foreach (var userId in removed)
+            {
+                next.Remove(userId);
+                IndexRemove(userId, conversationId);
+            }
+
+            state.SetMembers(new MembershipSnapshot(next));
+            return removed;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> SetRoleAsync(ulong conversationId, ulong userId, MemberRole role) => new(RunOnWriterAsync(() =>
+    {
+        if (!_conversations.TryGetValue(conversationId, out var state) || !state.Members.ByUser.TryGetValue(userId, out var member))
+        {
+            return false;
+        }
+
+        if (member.Role == role)
+        {
+            return true;
+        }
+
+        var batch = _operationBatch;
+        batch.Clear();
+        batch.Put(Keys.Pair(conversationId, userId), Codec.WriteMember(role, member.JoinedMs), _membersCf);
+        WriteDurably(batch);
+        var next = new Dictionary<ulong, Member>(state.Members.ByUser) { [userId] = member with { Role = role } };
+        state.SetMembers(new MembershipSnapshot(next));
+        return true;
+    }));
+
+    /// <inheritdoc/>
+    public Member? GetMember(ulong conversationId, ulong userId) =>
+        _conversations.TryGetValue(conversationId, out var state) && state.Members.ByUser.TryGetValue(userId, out var member)
+            ? member
+            : null;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Member> ListMembers(ulong conversationId, ulong afterUserId, int limit)
+    {
+        if (limit <= 0 || !_conversations.TryGetValue(conversationId, out var state))
+        {
+            return [];
+        }
+
+        var members = state.Members;
+        var ids = members.Ids.AsSpan();
+        var start = ids.BinarySearch(afterUserId);
+        start = start >= 0 ? start + 1 : ~start;
+        var count = Math.Min(limit, ids.Length - start);
+        if (count <= 0)
+        {
+            return [];
+        }
+
+        var page = new Member[count];
+        for (var i = 0; i < count; i++)
+        {
+            page[i] = members.ByUser[ids[start + i]];
+        }
+
+        return page;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The list is an immutable snapshot shared by every caller until the membership changes; it is not copied.</remarks>
+    public IReadOnlyList<ulong> GetMemberIds(ulong conversationId) =>
+        _conversations.TryGetValue(conversationId, out var state) ? state.Members.IdList : [];
+
+    /// <inheritdoc/>
+    /// <remarks>The list is a shared snapshot; it must not be modified.</remarks>
+    public IReadOnlyList<ulong> GetUserConversations(ulong userId) =>
+        _userConversations.TryGetValue(userId, out var conversations) ? conversations : [];
+
+    /// <summary>Adds a conversation to a user's index (writer thread; copy on write).</summary>
+    private void IndexAdd(ulong userId, ulong conversationId)
+    {
+        var current = _userConversations.TryGetValue(userId, out var list) ? list : [];
+        var at = Array.BinarySearch(current, conversationId);
+        if (at >= 0)
+        {
+            return;
+        }
+
+        at = ~at;
+        var next = new ulong[current.Length + 1];
+        Array.Copy(current, next, at);
+        next[at] = conversationId;
+        Array.Copy(current, at, next, at + 1, current.Length - at);
+        _userConversations[userId] = next;
+    }
+
+    private void IndexRemove(ulong userId, ulong conversationId)
+    {
+        if (!_userConversations.TryGetValue(userId, out var current))
+        {
+            return;
+        }
+
+        var at = Array.BinarySearch(current, conversationId);
+        if (at < 0)
+        {
+            return;
+        }
+
+        if (current.Length == 1)
+        {
+            _userConversations.TryRemove(userId, out _);
+            return;
+        }
+
+        var next = new ulong[current.Length - 1];
+        Array.Copy(current, next, at);
+        Array.Copy(current, at + 1, next, at, current.Length - at - 1);
+        _userConversations[userId] = next;
+    }
+}
