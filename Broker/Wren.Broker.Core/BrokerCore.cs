@@ -23,6 +23,7 @@ public sealed class BrokerCore : IAsyncDisposable
         TimeProvider time,
         ILoggerFactory loggerFactory)
     {
+        protocolLimits.Validate();
         Log = log;
         Conversations = conversations;
         Cursors = cursors;
@@ -33,7 +34,7 @@ public sealed class BrokerCore : IAsyncDisposable
         Logger = loggerFactory.CreateLogger("Wren.Broker.Core");
         Registry = new DeviceRegistry(time);
         Authenticator = new Authenticator(users, time);
-        Router = new Router(limits.Partitions, log, conversations, Registry, Logger);
+        Router = new Router(limits.Partitions, limits.MaxPendingOutboundBytes / 2, log, conversations, Registry, Logger);
         log.Committed = Router.OnCommitted;
     }
 
@@ -81,12 +82,7 @@ public sealed class BrokerCore : IAsyncDisposable
         }
 
         IsShuttingDown = true;
-        var goAway = Frames.Encode(0, new Protocol.Messages.GoAway
-        {
-            Code = ErrorCode.ShuttingDown,
-            Message = "server shutting down",
-            ReconnectAfterMs = (uint)reconnectAfter.TotalMilliseconds,
-        });
+        var goAway = Frames.GoAway(reconnectAfter);
         foreach (var session in Registry.All())
         {
             session.Sink.Close(goAway);

@@ -5,14 +5,25 @@ using Wren.Protocol.Messages;
 namespace Wren.Broker.Core;
 
 /// <summary>Encodes server frames into arrays that can be queued to one or many connections.</summary>
-internal static class Frames
+public static class Frames
 {
+    /// <summary>The GoAway frame sent at shutdown.</summary>
+    public static byte[] GoAway(TimeSpan reconnectAfter) => Encode(0, new GoAway
+    {
+        Code = ErrorCode.ShuttingDown,
+        Message = "server shutting down",
+        ReconnectAfterMs = (uint)reconnectAfter.TotalMilliseconds,
+    });
+
+    /// <summary>Encodes one frame.</summary>
     public static byte[] Encode<T>(uint requestId, T message)
         where T : IMessage => FrameWriter.ToArray(requestId, message);
 
+    /// <summary>Encodes an Error frame.</summary>
     public static byte[] Error(uint requestId, ErrorCode code, string? message = null, uint retryAfterMs = 0) =>
         Encode(requestId, new Error { Code = code, Message = message ?? code.ToString(), RetryAfterMs = retryAfterMs });
 
+    /// <summary>Encodes a frame with an empty body.</summary>
     public static byte[] Empty(MessageType type, uint requestId)
     {
         var frame = new byte[FrameHeader.Size];
@@ -20,6 +31,7 @@ internal static class Frames
         return frame;
     }
 
+    /// <summary>Encodes a Deliver frame for a stored entry.</summary>
     public static byte[] Deliver(uint requestId, Storage.LogEntry entry)
     {
         var envelope = new DeliverEnvelope(
@@ -31,6 +43,7 @@ internal static class Frames
         return frame;
     }
 
+    /// <summary>A stored entry as a Deliver message (for history pages).</summary>
     public static Deliver ToDeliver(Storage.LogEntry entry) => new()
     {
         ConversationId = entry.ConversationId,

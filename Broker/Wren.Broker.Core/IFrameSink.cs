@@ -13,6 +13,15 @@ public interface IFrameSink
     /// <remarks>The same array may be queued to many connections; it is never modified after it is queued.</remarks>
     bool TrySend(ReadOnlyMemory<byte> frame);
 
+    /// <summary>Bytes queued and not yet written to the connection.</summary>
+    long PendingBytes { get; }
+
+    /// <summary>
+    /// Completes when at most <paramref name="bytes"/> are queued, or when the connection closes. Catch-up streams wait
+    /// on it so that replaying a long history never trips the slow-consumer limit meant for live traffic.
+    /// </summary>
+    Task WaitUntilPendingAtMostAsync(long bytes);
+
     /// <summary>Sends a final frame (Error or GoAway) after everything queued, then closes the connection.</summary>
     void Close(ReadOnlyMemory<byte> finalFrame);
 

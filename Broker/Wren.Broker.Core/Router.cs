@@ -39,14 +39,16 @@ public sealed class Router : IAsyncDisposable
     private readonly IConversationStore _conversations;
     private readonly IDeviceLocator _devices;
     private readonly ILogger _logger;
+    private readonly long _softOutboundLimit;
     private long _delivered;
 
-    internal Router(int partitions, IMessageLog log, IConversationStore conversations, IDeviceLocator devices, ILogger logger)
+    internal Router(int partitions, long softOutboundLimit, IMessageLog log, IConversationStore conversations, IDeviceLocator devices, ILogger logger)
     {
         _log = log;
         _conversations = conversations;
         _devices = devices;
         _logger = logger;
+        _softOutboundLimit = softOutboundLimit;
         _queues = new Channel<object>[Math.Max(1, partitions)];
         _loops = new Task[_queues.Length];
         for (int i = 0; i < _queues.Length; i++)
@@ -143,7 +145,8 @@ public sealed class Router : IAsyncDisposable
         var head = _log.GetHead(job.ConversationId);
         if (head is null || session.IsClosed)
         {
-            return default;
+            // Nothing to stream: the conversation is gone, or the session ended and no longer receives anything.
+            return new GoLiveResult(0, job.FromSeq, 0, 0, CaughtUp: head is null);
         }
 
         if (session.TryGetLive(job.ConversationId, out ulong live))
@@ -160,7 +163,7 @@ public sealed class Router : IAsyncDisposable
                 return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
             }
 
-            var entries = _log.ReadRange(job.ConversationId, position + 1, Math.Min(256, job.Budget - sent));
+            var entries = _log.ReadRange(job.ConversationId, position + 1, Math.Min(64, job.Budget - sent));
             if (entries.Count == 0)
             {
                 // The rest is still being written; its commit notifications reach this loop later, in order.
@@ -176,6 +179,12 @@ public sealed class Router : IAsyncDisposable
 
                 position = entry.Seq;
                 sent++;
+            }
+
+            if (session.Sink.PendingBytes > _softOutboundLimit)
+            {
+                // Too much for this loop to push at once: the session streams the rest at the connection's pace.
+                return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
             }
         }
 

@@ -280,7 +280,7 @@ public sealed partial class Session
             _core.Cursors.AdvanceRead(userId, conversationId, head.Head);
             foreach (var session in _core.Registry.GetSessions(userId))
             {
-                _ = _core.Router.GoLiveAsync(session, conversationId, head.Head, _core.Limits.MaxSyncBatch, 0);
+                _ = session.CatchUpAsync(conversationId, head.Head, _core.Limits.MaxSyncBatch, 0);
             }
         }
     }

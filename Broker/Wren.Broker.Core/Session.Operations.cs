@@ -222,7 +222,7 @@ public sealed partial class Session
             ulong from = given.TryGetValue(conversationId, out var c)
                 ? (c.Epoch == head.Value.Epoch ? c.Seq : 0)
                 : _core.Cursors.GetDelivered(UserId, DeviceId, conversationId);
-            var result = await _core.Router.GoLiveAsync(this, conversationId, from, budget, requestId).ConfigureAwait(false);
+            var result = await CatchUpAsync(conversationId, from, budget, requestId).ConfigureAwait(false);
             budget -= result.Sent;
             more |= !result.CaughtUp;
             states.Add(new SyncState
@@ -236,6 +236,59 @@ public sealed partial class Session
         }
 
         Reply(Frames.Encode(requestId, new SyncDone { Conversations = [.. states], More = more }));
+    }
+
+    /// <summary>
+    /// Brings one conversation live on this session. What is missing up to the head streams from here, pausing whenever
+    /// the outbound queue is half full; the conversation's partition then sends the short tail committed meanwhile and
+    /// switches the session to live in the same step, so nothing is skipped or repeated at the handover. When the tail
+    /// is itself large (a busy conversation), the partition hands back and this loop streams again.
+    /// </summary>
+    private async Task<GoLiveResult> CatchUpAsync(ulong conversationId, ulong from, int budget, uint requestId)
+    {
+        long soft = _core.Limits.MaxPendingOutboundBytes / 2;
+        ulong position = from;
+        int sent = 0;
+        while (true)
+        {
+            if (TryGetLive(conversationId, out ulong live))
+            {
+                var current = _core.Log.GetHead(conversationId) ?? default;
+                return new GoLiveResult(sent, live, current.Head, current.Epoch, CaughtUp: true);
+            }
+
+            var head = _core.Log.GetHead(conversationId) ?? default;
+            while (position < head.Head && sent < budget && !IsClosed)
+            {
+                var entries = _core.Log.ReadRange(conversationId, position + 1, Math.Min(256, budget - sent));
+                if (entries.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var entry in entries)
+                {
+                    if (Sink.PendingBytes > soft)
+                    {
+                        await Sink.WaitUntilPendingAtMostAsync(soft).ConfigureAwait(false);
+                    }
+
+                    Sink.TrySend(Frames.Deliver(requestId, entry));
+                    position = entry.Seq;
+                    sent++;
+                }
+            }
+
+            var result = await _core.Router.GoLiveAsync(this, conversationId, position, budget - sent, requestId).ConfigureAwait(false);
+            sent += result.Sent;
+            position = result.SentUpTo;
+            if (result.CaughtUp || sent >= budget || IsClosed)
+            {
+                return result with { Sent = sent };
+            }
+
+            await Sink.WaitUntilPendingAtMostAsync(soft).ConfigureAwait(false);
+        }
     }
 
     private void OnSyncConversation(SyncConversation sync, uint requestId)
@@ -293,12 +346,29 @@ public sealed partial class Session
         var head = _core.Log.GetHead(history.ConversationId)!.Value;
         int limit = history.Limit == 0 ? _core.Limits.MaxHistoryPage : (int)Math.Min(history.Limit, (uint)_core.Limits.MaxHistoryPage);
         var entries = _core.Log.ReadBefore(history.ConversationId, history.BeforeSeq, limit);
+
+        // A page also fits one frame: keep the newest entries whose encoded size stays under the frame limit.
+        int budget = _core.ProtocolLimits.MaxFrameLength - 1024;
+        int first = entries.Count;
+        while (first > 0)
+        {
+            var entry = entries[first - 1];
+            budget -= 64 + entry.Body.Length + (entry.ClientMsgId.Length * 3);
+            if (budget < 0)
+            {
+                break;
+            }
+
+            first--;
+        }
+
+        var page = entries.Skip(first).ToList();
         Reply(Frames.Encode(requestId, new HistoryPage
         {
             ConversationId = history.ConversationId,
             Epoch = head.Epoch,
-            Messages = [.. entries.Select(Frames.ToDeliver)],
-            More = entries.Count > 0 && entries[0].Seq > 1,
+            Messages = [.. page.Select(Frames.ToDeliver)],
+            More = page.Count > 0 ? page[0].Seq > 1 : entries.Count > 0,
         }));
     }
 }

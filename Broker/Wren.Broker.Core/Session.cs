@@ -128,7 +128,7 @@ public sealed partial class Session
             return Fail(ErrorCode.ProtocolError, "the first frame must be Hello", requestId);
         }
 
-        if (hello.MaxVersion < ProtocolLimits.MinVersion || hello.MinVersion > ProtocolLimits.MaxVersion)
+        if (hello.MinVersion > hello.MaxVersion || hello.MaxVersion < ProtocolLimits.MinVersion || hello.MinVersion > ProtocolLimits.MaxVersion)
         {
             return Fail(ErrorCode.UnsupportedVersion, $"server speaks versions {ProtocolLimits.MinVersion}-{ProtocolLimits.MaxVersion}", requestId);
         }

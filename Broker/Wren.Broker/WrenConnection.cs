@@ -20,6 +20,7 @@ internal sealed class WrenConnection : IFrameSink
         Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
     private long _pendingBytes;
     private int _closing;
+    private TaskCompletionSource? _drained;
 
     public WrenConnection(ConnectionContext context, BrokerCore core, int maxFrameLength)
     {
@@ -32,11 +33,18 @@ internal sealed class WrenConnection : IFrameSink
         IsLoopback = remote is not null && IPAddress.IsLoopback(remote.Address);
         Session = core.CreateSession(this);
         StartedMs = Environment.TickCount64;
+        AcceptedMs = context.Items.TryGetValue(AcceptedKey, out var accepted) && accepted is long at ? at : StartedMs;
         LastReceivedMs = StartedMs;
         LastPingMs = StartedMs;
     }
 
+    /// <summary>Key of the accept time (Environment.TickCount64) stamped on the connection before the TLS handshake.</summary>
+    public const string AcceptedKey = "wren.accepted";
+
     public Session Session { get; }
+
+    /// <summary>When TCP accepted the connection: the handshake timeout counts from here, TLS included.</summary>
+    public long AcceptedMs { get; }
 
     public IPAddress RemoteIp { get; }
 
@@ -51,6 +59,24 @@ internal sealed class WrenConnection : IFrameSink
     public long LastPingMs { get; set; }
 
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
+
+    public long PendingBytes => Interlocked.Read(ref _pendingBytes);
+
+    public async Task WaitUntilPendingAtMostAsync(long bytes)
+    {
+        while (!IsClosing && PendingBytes > bytes)
+        {
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var previous = Interlocked.Exchange(ref _drained, waiter);
+            previous?.TrySetResult();
+            if (IsClosing || PendingBytes <= bytes)
+            {
+                return;
+            }
+
+            await waiter.Task.ConfigureAwait(false);
+        }
+    }
 
     public bool TrySend(ReadOnlyMemory<byte> frame)
     {
@@ -183,6 +209,7 @@ internal sealed class WrenConnection : IFrameSink
                 }
 
                 var flushed = await output.FlushAsync().ConfigureAwait(false);
+                Interlocked.Exchange(ref _drained, null)?.TrySetResult();
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {
                     break;
@@ -196,6 +223,7 @@ internal sealed class WrenConnection : IFrameSink
         finally
         {
             Interlocked.Exchange(ref _closing, 1);
+            Interlocked.Exchange(ref _drained, null)?.TrySetResult();
             _context.Transport.Input.CancelPendingRead();
             await output.CompleteAsync().ConfigureAwait(false);
         }

@@ -27,7 +27,11 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
         _core = core;
         _options = options.Value;
         _logger = logger;
-        _sweep = new Timer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        // A quarter of the shortest timeout (at most 1 s) keeps every deadline within 25 % of its value.
+        var limits = core.Limits;
+        long shortest = (long)Math.Min(limits.HandshakeTimeout.TotalMilliseconds, Math.Min(limits.PingInterval.TotalMilliseconds, limits.IdleTimeout.TotalMilliseconds - limits.PingInterval.TotalMilliseconds));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 50, 1000));
+        _sweep = new Timer(_ => Sweep(), null, period, period);
     }
 
     public int Count => Volatile.Read(ref _count);
@@ -61,7 +65,7 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
         }
     }
 
-    /// <summary>Closes every connection with GoAway (used at shutdown).</summary>
+    /// <summary>Closes every connection, authenticated or still in its handshake, with GoAway (first phase of shutdown).</summary>
     public void CloseAll(ReadOnlyMemory<byte> goAway)
     {
         foreach (var connection in _connections.Keys)
@@ -81,7 +85,7 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
                 continue;
             }
 
-            if (!connection.Session.IsAuthenticated && now - connection.StartedMs > limits.HandshakeTimeout.TotalMilliseconds)
+            if (!connection.Session.IsAuthenticated && now - connection.AcceptedMs > limits.HandshakeTimeout.TotalMilliseconds)
             {
                 connection.Session.Fail(ErrorCode.HandshakeTimeout, "handshake not completed in time");
             }

@@ -94,13 +94,17 @@ public sealed class WrenServer : IAsyncDisposable
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddSingleton<WrenConnectionHandler>();
-            builder.Services.AddHostedService<GoAwayOnStop>();
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.Limits.MaxConcurrentConnections = options.MaxConnections + 100;
                 kestrel.Listen(IPAddress.Parse(options.Host), options.Port, listen =>
                 {
+                    listen.Use(next => context =>
+                    {
+                        context.Items[WrenConnection.AcceptedKey] = Environment.TickCount64;
+                        return next(context);
+                    });
                     if (certificate is not null)
                     {
                         listen.UseHttps(https =>
@@ -116,6 +120,16 @@ public sealed class WrenServer : IAsyncDisposable
 
             var app = builder.Build();
             core = app.Services.GetRequiredService<BrokerCore>();
+            var handler = app.Services.GetRequiredService<WrenConnectionHandler>();
+            var stoppingCore = core;
+            var shutdownLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wren.Broker.Shutdown");
+            app.Lifetime.ApplicationStopping.Register(() =>
+            {
+                HostLog.ShutdownPhase(shutdownLogger, "GoAway to every connection; Kestrel then stops accepting and drains");
+                // Phase 1, before Kestrel stops accepting and drains: every connection, even one still in its handshake, gets GoAway.
+                stoppingCore.BeginShutdown(TimeSpan.FromSeconds(2));
+                handler.CloseAll(Frames.GoAway(TimeSpan.FromSeconds(2)));
+            });
             var server = new WrenServer(app, options, store, core, certificate);
             await server.BootstrapAdminAsync(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<WrenServer>()).ConfigureAwait(false);
             await app.StartAsync().ConfigureAwait(false);
@@ -200,19 +214,6 @@ public sealed class WrenServer : IAsyncDisposable
         {
             var problems = results.Select(r => r.ErrorMessage).Append(IPAddress.TryParse(options.Host, out _) ? null : $"Host '{options.Host}' is not an IP address");
             throw new OptionsValidationException(WrenOptions.Section, typeof(WrenOptions), [.. problems.Where(p => p is not null).Select(p => p!)]);
-        }
-    }
-
-    /// <summary>First shutdown phase: tells every session to go away before Kestrel stops accepting and drains.</summary>
-    private sealed class GoAwayOnStop(BrokerCore core, ILogger<GoAwayOnStop> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            HostLog.ShutdownPhase(logger, "sending GoAway to every session");
-            core.BeginShutdown(TimeSpan.FromSeconds(2));
-            return Task.CompletedTask;
         }
     }
 }

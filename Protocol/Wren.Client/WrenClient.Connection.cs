@@ -188,6 +188,19 @@ public sealed partial class WrenClient
         {
             await reader.CompleteAsync().ConfigureAwait(false);
             stream.Dispose();
+            lock (_stateLock)
+            {
+                if (ReferenceEquals(_stream, stream))
+                {
+                    _stream = null;
+                }
+            }
+
+            // Requests waiting on this connection fail now; sends stay pending for the next connection.
+            foreach (var request in _requests)
+            {
+                request.Value.TrySetException(new WrenClientException(ErrorCode.InternalError, "connection lost"));
+            }
         }
     }
 

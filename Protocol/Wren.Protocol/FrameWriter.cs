@@ -11,7 +11,8 @@ public static class FrameWriter
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
     // A scratch buffer that grew past this is dropped after use instead of being kept for the thread's lifetime.
-    private const int ScratchRetainLimit = 64 * 1024;
+    // It is above the largest default frame, so frames within the default limits never allocate a new scratch.
+    private const int ScratchRetainLimit = 2 * 1024 * 1024;
 
     /// <summary>Writes the 10-byte header of a frame whose body of <paramref name="bodyLength"/> bytes the caller writes next.</summary>
     public static void WriteHeader(IBufferWriter<byte> output, MessageType type, uint requestId, int bodyLength)

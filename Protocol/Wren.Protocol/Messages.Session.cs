@@ -27,7 +27,7 @@ public sealed class Hello : IMessage
     /// <inheritdoc/>
     public FieldViolation Validate(ProtocolLimits limits)
     {
-        if (MinVersion == 0 || MinVersion > MaxVersion) return FieldViolation.Invalid("min_version");
+        // An empty or unknown version range is not a field error: negotiation answers it with UnsupportedVersion.
         if (!Fields.Text(ClientName, limits.MaxNameBytes)) return FieldViolation.Invalid("client_name");
         if (!Fields.Text(ClientVersion, limits.MaxNameBytes)) return FieldViolation.Invalid("client_version");
         if (!Fields.TextList(Capabilities, limits.MaxListItems, limits.MaxNameBytes)) return FieldViolation.Invalid("capabilities");

@@ -37,6 +37,9 @@ public sealed class TestBroker : IAsyncDisposable
             logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Debug);
             logging.AddProvider(logs);
+
+            // Provider-specific rule: overrides the Information default from appsettings.json for the capture.
+            logging.AddFilter<LogCapture>(null, LogLevel.Debug);
         });
         return new TestBroker(server, directory, logs);
     }
