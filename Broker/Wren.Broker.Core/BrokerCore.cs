@@ -11,6 +11,7 @@ namespace Wren.Broker.Core;
 public sealed class BrokerCore : IAsyncDisposable
 {
     private long _nextSessionId;
+    private long _openSessions;
 
     /// <summary>Creates the core over a store. The store's commit hook is taken over by the core's router.</summary>
     public BrokerCore(
@@ -21,7 +22,8 @@ public sealed class BrokerCore : IAsyncDisposable
         BrokerLimits limits,
         ProtocolLimits protocolLimits,
         TimeProvider time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IStoreStatistics? statistics = null)
     {
         protocolLimits.Validate();
         Log = log;
@@ -31,6 +33,8 @@ public sealed class BrokerCore : IAsyncDisposable
         Limits = limits;
         ProtocolLimits = protocolLimits;
         Time = time;
+        Statistics = statistics;
+        StartedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         Logger = loggerFactory.CreateLogger("Wren.Broker.Core");
         Registry = new DeviceRegistry(time);
         Authenticator = new Authenticator(users, time);
@@ -53,6 +57,17 @@ public sealed class BrokerCore : IAsyncDisposable
     public ProtocolLimits ProtocolLimits { get; }
 
     internal TimeProvider Time { get; }
+
+    internal IStoreStatistics? Statistics { get; }
+
+    internal long StartedMs { get; }
+
+    /// <summary>Sessions created and not yet closed (authenticated or not).</summary>
+    public long OpenSessions => Interlocked.Read(ref _openSessions);
+
+    internal void SessionOpened() => Interlocked.Increment(ref _openSessions);
+
+    internal void SessionClosed() => Interlocked.Decrement(ref _openSessions);
 
     internal ILogger Logger { get; }
 

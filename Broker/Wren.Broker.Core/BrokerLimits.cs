@@ -39,6 +39,12 @@ public sealed class BrokerLimits
     /// <summary>Sends accepted per device per second (token bucket, burst = 2 × rate). Default 200.</summary>
     public int SendsPerSecond { get; set; } = 200;
 
+    /// <summary>
+    /// Accept administrator operations from non-loopback addresses. Default false: administration happens on the
+    /// broker's host (or through an SSH tunnel) unless the operator opts in.
+    /// </summary>
+    public bool AllowRemoteAdmin { get; set; }
+
     /// <summary>Number of routing partitions (single-consumer loops). Default: the processor count.</summary>
     public int Partitions { get; set; } = Environment.ProcessorCount;
 }

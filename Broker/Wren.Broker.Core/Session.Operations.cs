@@ -29,6 +29,8 @@ public sealed partial class Session
                 case Typing typing: OnTyping(typing); break;
                 case QueryPresence query: OnQueryPresence(query, requestId); break;
                 case ResolveUsers resolve: OnResolveUsers(resolve, requestId); break;
+                case AdminCreateUser or AdminIssueToken or AdminListUsers or AdminSetDisabled or AdminStats:
+                    return AwaitOk(AdminAsync(message, requestId), message.Type, requestId);
                 case EmptyMessage { Type: MessageType.Ping }: Reply(Frames.Empty(MessageType.Pong, requestId)); break;
                 case EmptyMessage { Type: MessageType.Pong }: break;
                 case Hello or Auth: return ValueTask.FromResult(Fail(ErrorCode.ProtocolError, "already authenticated", requestId));

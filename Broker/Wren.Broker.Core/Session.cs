@@ -23,6 +23,7 @@ public sealed partial class Session
     private readonly TokenBucket _sendBucket;
     private readonly TokenBucket _typingBucket;
     private SessionState _state = SessionState.AwaitHello;
+    private bool _isAdmin;
     private int _closed;
 
     internal Session(BrokerCore core, IFrameSink sink, ulong sessionId)
@@ -30,6 +31,7 @@ public sealed partial class Session
         _core = core;
         Sink = sink;
         SessionId = sessionId;
+        core.SessionOpened();
         long now = core.NowMs;
         _sendBucket = new TokenBucket(core.Limits.SendsPerSecond, core.Limits.SendsPerSecond * 2, now);
         _typingBucket = new TokenBucket(core.Limits.TypingPerSecond, core.Limits.TypingPerSecond, now);
@@ -89,6 +91,7 @@ public sealed partial class Session
         }
 
         _state = SessionState.Closed;
+        _core.SessionClosed();
         if (UserId != 0 && _core.Registry.Remove(this))
         {
             PushPresence(PresenceStatus.Offline);
@@ -183,6 +186,7 @@ public sealed partial class Session
 
         UserId = ok.User.UserId;
         DeviceId = ok.Token.DeviceId;
+        _isAdmin = ok.User.IsAdmin;
         _state = SessionState.Authenticated;
         Reply(Frames.Encode(requestId, new AuthOk
         {

@@ -92,7 +92,7 @@ public sealed class WrenServer : IAsyncDisposable
             var protocolLimits = new ProtocolLimits { MaxFrameLength = options.MaxFrameLength };
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
             builder.Services.AddSingleton(store);
-            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store));
             builder.Services.AddSingleton<WrenConnectionHandler>();
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.WebHost.ConfigureKestrel(kestrel =>

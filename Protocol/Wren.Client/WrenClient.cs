@@ -172,6 +172,26 @@ public sealed partial class WrenClient : IAsyncDisposable
     public Task<UserList> ResolveUsersAsync(IEnumerable<ulong>? ids = null, IEnumerable<string>? names = null, CancellationToken cancellationToken = default) =>
         RequestAsync<UserList>(new ResolveUsers { UserIds = [.. ids ?? []], UserNames = [.. names ?? []] }, cancellationToken);
 
+    /// <summary>Administrators: creates a user.</summary>
+    public Task<AdminUser> AdminCreateUserAsync(string userName, string? displayName = null, bool isAdmin = false, CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminUser>(new AdminCreateUser { UserName = userName, DisplayName = displayName ?? "", IsAdmin = isAdmin }, cancellationToken);
+
+    /// <summary>Administrators: issues a device token for a new device of a user.</summary>
+    public Task<AdminToken> AdminIssueTokenAsync(string userName, string deviceName, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminToken>(new AdminIssueToken { UserName = userName, DeviceName = deviceName, TtlSeconds = (uint)(lifetime?.TotalSeconds ?? 0) }, cancellationToken);
+
+    /// <summary>Administrators: a page of users.</summary>
+    public Task<AdminUserList> AdminListUsersAsync(ulong afterUserId = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminUserList>(new AdminListUsers { AfterUserId = afterUserId, Limit = limit }, cancellationToken);
+
+    /// <summary>Administrators: disables (closing its sessions) or enables a user.</summary>
+    public Task AdminSetDisabledAsync(ulong userId, bool disabled, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new AdminSetDisabled { UserId = userId, Disabled = disabled }, cancellationToken);
+
+    /// <summary>Administrators: server statistics.</summary>
+    public Task<AdminStatsResult> AdminStatsAsync(CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminStatsResult>(new AdminStats(), cancellationToken);
+
     /// <summary>Round trip to the server.</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
         RequestAsync<EmptyMessage>(EmptyMessage.Ping, cancellationToken);

@@ -155,6 +155,15 @@ public static class MessageCodec
         Add<PresenceList>(MessageType.PresenceList);
         Add<ResolveUsers>(MessageType.ResolveUsers);
         Add<UserList>(MessageType.UserList);
+        Add<AdminCreateUser>(MessageType.AdminCreateUser);
+        Add<AdminUser>(MessageType.AdminUser);
+        Add<AdminIssueToken>(MessageType.AdminIssueToken);
+        Add<AdminToken>(MessageType.AdminToken);
+        Add<AdminListUsers>(MessageType.AdminListUsers);
+        Add<AdminUserList>(MessageType.AdminUserList);
+        Add<AdminSetDisabled>(MessageType.AdminSetDisabled);
+        Add<AdminStats>(MessageType.AdminStats);
+        Add<AdminStatsResult>(MessageType.AdminStatsResult);
         return decoders;
     }
 }

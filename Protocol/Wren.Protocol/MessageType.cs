@@ -94,7 +94,26 @@ public enum MessageType : byte
     // 0x50–0x5F: recall, edit, delete (reserved).
     // 0x60–0x6F: files (reserved).
     // 0x70–0x7F: call signalling (reserved).
-    // 0x80–0x9F: administration (reserved).
+    // 0x80–0x9F: administration: requests 0x80–0x8F, answers 0x90–0x9F.
+
+    /// <summary>Client → server (administrators): create a user.</summary>
+    AdminCreateUser = 0x80,
+    /// <summary>Client → server (administrators): issue a device token.</summary>
+    AdminIssueToken = 0x81,
+    /// <summary>Client → server (administrators): list users.</summary>
+    AdminListUsers = 0x82,
+    /// <summary>Client → server (administrators): disable or enable a user.</summary>
+    AdminSetDisabled = 0x83,
+    /// <summary>Client → server (administrators): server statistics.</summary>
+    AdminStats = 0x84,
+    /// <summary>Server → client: a user.</summary>
+    AdminUser = 0x90,
+    /// <summary>Server → client: an issued token.</summary>
+    AdminToken = 0x91,
+    /// <summary>Server → client: a page of users.</summary>
+    AdminUserList = 0x92,
+    /// <summary>Server → client: statistics.</summary>
+    AdminStatsResult = 0x93,
     // 0xA0–0xEF: reserved for later versions.
     // 0xF0–0xFF: private extensions, never assigned by the protocol.
 }
@@ -116,7 +135,9 @@ public static class MessageTypes
             or MessageType.SyncConversation or MessageType.SyncAll or MessageType.History
             or MessageType.CreateGroup or MessageType.OpenDirect or MessageType.AddMembers or MessageType.RemoveMembers
             or MessageType.ListMembers or MessageType.ListConversations
-            or MessageType.MarkRead or MessageType.Typing or MessageType.QueryPresence or MessageType.ResolveUsers => true,
+            or MessageType.MarkRead or MessageType.Typing or MessageType.QueryPresence or MessageType.ResolveUsers
+            or MessageType.AdminCreateUser or MessageType.AdminIssueToken or MessageType.AdminListUsers
+            or MessageType.AdminSetDisabled or MessageType.AdminStats => true,
         _ => false,
     };
 
@@ -128,7 +149,8 @@ public static class MessageTypes
             or MessageType.SendAck or MessageType.Deliver or MessageType.SyncDone or MessageType.HistoryPage
             or MessageType.ConversationInfo or MessageType.MemberList or MessageType.ConversationList
             or MessageType.ReadReceipt or MessageType.Typing or MessageType.Presence or MessageType.PresenceList
-            or MessageType.UserList => true,
+            or MessageType.UserList
+            or MessageType.AdminUser or MessageType.AdminToken or MessageType.AdminUserList or MessageType.AdminStatsResult => true,
         _ => false,
     };
 }

@@ -286,6 +286,13 @@ public interface IUserStore
     ValueTask<bool> RevokeTokenAsync(ReadOnlyMemory<byte> tokenHash);
 }
 
+/// <summary>Statistics of a store, for operators.</summary>
+public interface IStoreStatistics
+{
+    /// <summary>Current sizes and counts.</summary>
+    StoreStatistics GetStatistics();
+}
+
 /// <summary>Sizes and counts for operators.</summary>
 /// <param name="Conversations">Number of conversations.</param>
 /// <param name="Messages">Total entries over all logs (sum of heads).</param>

@@ -73,6 +73,12 @@ internal static class MessageGenerators
         (user, status, lastSeen) => new Presence { UserId = user, Status = (PresenceStatus)status, LastSeenMs = lastSeen });
 
     /// <summary>A generator of valid messages for each type.</summary>
+    private static readonly Gen<AdminUser> s_adminUser = Gen.Select(Gen.ULong, s_name, s_name, Gen.Bool, Gen.Bool, Gen.Long,
+        (id, name, display, admin, disabled, created) => new AdminUser
+        {
+            UserId = id, UserName = name, DisplayName = display, IsAdmin = admin, Disabled = disabled, CreatedMs = created,
+        });
+
     public static IReadOnlyDictionary<MessageType, Gen<IMessage>> ByType { get; } = new Dictionary<MessageType, Gen<IMessage>>
     {
         [MessageType.Hello] = Gen.Select(Gen.UShort, Gen.UShort, s_name, s_name, s_names, (a, b, name, version, capabilities) => (IMessage)new Hello
@@ -176,6 +182,21 @@ internal static class MessageGenerators
         [MessageType.ResolveUsers] = Gen.Select(s_ids, s_names, (ids, names) => (IMessage)new ResolveUsers { UserIds = ids, UserNames = names }),
         [MessageType.UserList] = List(Gen.Select(Gen.ULong, s_name, s_name, (id, name, display) => new UserInfo { UserId = id, UserName = name, DisplayName = display }))
             .Select(items => (IMessage)new UserList { Items = items }),
+        [MessageType.AdminCreateUser] = Gen.Select(Text(s_limits.MaxNameBytes, minCodePoints: 1), s_name, Gen.Bool,
+            (name, display, admin) => (IMessage)new AdminCreateUser { UserName = name, DisplayName = display, IsAdmin = admin }),
+        [MessageType.AdminIssueToken] = Gen.Select(Text(s_limits.MaxNameBytes, minCodePoints: 1), Text(s_limits.MaxNameBytes, minCodePoints: 1), Gen.UInt,
+            (name, device, ttl) => (IMessage)new AdminIssueToken { UserName = name, DeviceName = device, TtlSeconds = ttl }),
+        [MessageType.AdminListUsers] = Gen.Select(Gen.ULong, Gen.UInt, (after, limit) => (IMessage)new AdminListUsers { AfterUserId = after, Limit = limit }),
+        [MessageType.AdminSetDisabled] = Gen.Select(s_nonZeroULong, Gen.Bool, (user, disabled) => (IMessage)new AdminSetDisabled { UserId = user, Disabled = disabled }),
+        [MessageType.AdminStats] = Gen.Const<IMessage>(new AdminStats()),
+        [MessageType.AdminUser] = s_adminUser.Select(u => (IMessage)u),
+        [MessageType.AdminToken] = Gen.Select(Text(s_limits.MaxCredentialBytes), Gen.ULong, Gen.UInt, Gen.Long,
+            (token, user, device, expires) => (IMessage)new AdminToken { Token = token, UserId = user, DeviceId = device, ExpiresMs = expires }),
+        [MessageType.AdminUserList] = Gen.Select(List(s_adminUser), Gen.Bool, (items, more) => (IMessage)new AdminUserList { Items = items, More = more }),
+        [MessageType.AdminStatsResult] = Gen.ULong.Array[8].Select(v => (IMessage)new AdminStatsResult
+        {
+            Connections = v[0], OnlineUsers = v[1], Users = v[2], Conversations = v[3], Messages = v[4], DiskBytes = v[5], UptimeMs = v[6], Delivered = v[7],
+        }),
     };
 
     /// <summary>Any valid message of any type.</summary>
