@@ -25,10 +25,15 @@ public class ConvergenceTests
             return RunAsync(seed: 7, steps: 120);
         }
 
-        return RunAsync(seed: 7, steps: 5000);
+        int steps = int.TryParse(Environment.GetEnvironmentVariable("WREN_SOAK_STEPS"), out int n) ? n : 20_000;
+        return RunAsync(seed: 7, steps: steps, paced: true);
     }
 
-    private static async Task RunAsync(int seed, int steps)
+    /// <param name="seed">Fixes the sequence of sends, disconnects and reconnects.</param>
+    /// <param name="steps">Number of random actions.</param>
+    /// <param name="paced">Spreads the actions over time (about 1 ms between a quarter of them) so that disconnects land
+    /// while sends and catch-ups are in flight, not only between bursts.</param>
+    private static async Task RunAsync(int seed, int steps, bool paced = false)
     {
         await using var broker = await TestBroker.StartAsync();
         var random = new Random(seed);
@@ -60,6 +65,11 @@ public class ConvergenceTests
 
         for (int step = 0; step < steps; step++)
         {
+            if (paced && random.Next(4) == 0)
+            {
+                await Task.Delay(1);
+            }
+
             var device = devices[random.Next(devices.Count)];
             int roll = random.Next(100);
             if (roll < 8 && device.Client is not null)
