@@ -46,8 +46,14 @@ public sealed partial class Session
             return;
         }
 
-        var record = await _core.Conversations.GetOrCreateDirectAsync(UserId, open.PeerUserId).ConfigureAwait(false);
-        OnJoined(record.ConversationId, [UserId, open.PeerUserId]);
+        // Only a conversation created now starts both users at its head; opening an existing one moves no cursor.
+        var existing = _core.Conversations.FindDirect(UserId, open.PeerUserId);
+        var record = existing ?? await _core.Conversations.GetOrCreateDirectAsync(UserId, open.PeerUserId).ConfigureAwait(false);
+        if (existing is null)
+        {
+            OnJoined(record.ConversationId, [UserId, open.PeerUserId]);
+        }
+
         Reply(Frames.Encode(requestId, Describe(record)));
     }
 

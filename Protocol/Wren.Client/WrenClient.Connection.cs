@@ -71,8 +71,13 @@ public sealed partial class WrenClient
             await TransmitSendAsync(pending).ConfigureAwait(false);
         }
 
-        await SyncAllAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.SyncOnConnect)
+        {
+            await SyncAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _supervisor = SuperviseAsync(readLoop);
+        ConnectionChanged?.Invoke(this, true);
     }
 
     private bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
@@ -115,7 +120,7 @@ public sealed partial class WrenClient
             reader.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {
-                throw new WrenClientException(ErrorCode.ProtocolError, "connection closed during the handshake");
+                throw WrenClientException.ConnectionFailure("connection closed during the handshake");
             }
         }
     }
@@ -199,7 +204,7 @@ public sealed partial class WrenClient
             // Requests waiting on this connection fail now; sends stay pending for the next connection.
             foreach (var request in _requests)
             {
-                request.Value.TrySetException(new WrenClientException(ErrorCode.InternalError, "connection lost"));
+                request.Value.TrySetException(WrenClientException.ConnectionFailure("connection lost"));
             }
         }
     }
@@ -328,6 +333,11 @@ public sealed partial class WrenClient
     private async Task SuperviseAsync(Task readLoop)
     {
         await readLoop.ConfigureAwait(false);
+        if (!_disposing.IsCancellationRequested)
+        {
+            ConnectionChanged?.Invoke(this, false);
+        }
+
         int attempt = 0;
         while (!_disposing.IsCancellationRequested)
         {
@@ -341,11 +351,15 @@ public sealed partial class WrenClient
 
             foreach (var request in _requests)
             {
-                request.Value.TrySetException(new WrenClientException(ErrorCode.InternalError, "connection lost"));
+                request.Value.TrySetException(WrenClientException.ConnectionFailure("connection lost"));
             }
 
             if (!_options.AutoReconnect)
             {
+                // Nothing more will arrive: readers of Events see the end with the reason, and requests fail at once.
+                var lost = WrenClientException.ConnectionFailure("connection lost");
+                _events.Writer.TryComplete(lost);
+                _connected.TrySetException(lost);
                 return;
             }
 

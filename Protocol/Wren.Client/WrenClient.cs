@@ -43,6 +43,12 @@ public sealed partial class WrenClient : IAsyncDisposable
     /// <summary>Pushes: Deliver (ordered and deduplicated per conversation), ReadReceipt, Typing, Presence, GoAway.</summary>
     public ChannelReader<IMessage> Events => _events.Reader;
 
+    /// <summary>
+    /// Raised with true when a connection (the first or a reconnect) is authenticated and caught up, and with false when
+    /// it is lost. Runs on a background thread; keep handlers short.
+    /// </summary>
+    public event EventHandler<bool>? ConnectionChanged;
+
     /// <summary>True while connected and authenticated.</summary>
     public bool IsConnected => _connected.Task.IsCompletedSuccessfully;
 
@@ -327,7 +333,7 @@ public sealed partial class WrenClient : IAsyncDisposable
         where T : IMessage
     {
         var frame = FrameWriter.ToArray(requestId, message);
-        var stream = _stream ?? throw new WrenClientException(ErrorCode.InternalError, "not connected");
+        var stream = _stream ?? throw WrenClientException.ConnectionFailure("not connected");
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {

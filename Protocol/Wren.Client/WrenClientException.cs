@@ -34,4 +34,14 @@ public sealed class WrenClientException : Exception
 
     /// <summary>Suggested wait before retrying, for RateLimited and StorageUnavailable.</summary>
     public uint RetryAfterMs { get; }
+
+    /// <summary>
+    /// True when the failure is local to this client's connection (not connected, connection lost, closed during the
+    /// handshake) rather than an error the server reported.
+    /// </summary>
+    public bool IsConnectionFailure { get; private init; }
+
+    /// <summary>A failure of this client's connection (see <see cref="IsConnectionFailure"/>).</summary>
+    public static WrenClientException ConnectionFailure(string message) =>
+        new(ErrorCode.InternalError, message) { IsConnectionFailure = true };
 }

@@ -42,6 +42,12 @@ public sealed class WrenClientOptions
     /// <summary>Acknowledge deliveries automatically once they are handed to <see cref="WrenClient.Events"/> (default true).</summary>
     public bool AutoAck { get; set; } = true;
 
+    /// <summary>
+    /// Catch up (SyncAll) on connect and after each reconnect, which also makes the connection receive live pushes
+    /// (default true). One-shot tools that only send or query can turn it off.
+    /// </summary>
+    public bool SyncOnConnect { get; set; } = true;
+
     /// <summary>Where the device keeps its per-conversation positions; in memory by default.</summary>
     public IClientCursorStore CursorStore { get; set; } = new InMemoryClientCursorStore();
 }

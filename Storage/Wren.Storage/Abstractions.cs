@@ -170,6 +170,9 @@ public interface IConversationStore
     /// <summary>Finds the direct conversation of two users, creating it if needed (one per unordered pair). Durable on return.</summary>
     ValueTask<ConversationRecord> GetOrCreateDirectAsync(ulong userA, ulong userB);
 
+    /// <summary>The direct conversation of two users, or null when it does not exist yet. From memory.</summary>
+    ConversationRecord? FindDirect(ulong userA, ulong userB);
+
     /// <summary>The conversation, or null.</summary>
     ConversationRecord? GetConversation(ulong conversationId);
 

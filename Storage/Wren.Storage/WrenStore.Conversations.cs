@@ -24,6 +24,13 @@ public sealed partial class WrenStore
     }
 
     /// <inheritdoc/>
+    public ConversationRecord? FindDirect(ulong userA, ulong userB)
+    {
+        var pair = (Math.Min(userA, userB), Math.Max(userA, userB));
+        return _directs.TryGetValue(pair, out var id) && _conversations.TryGetValue(id, out var state) ? state.Record : null;
+    }
+
+    /// <inheritdoc/>
     /// <remarks>A user may have a direct conversation with themself (one member).</remarks>
     public ValueTask<ConversationRecord> GetOrCreateDirectAsync(ulong userA, ulong userB)
     {

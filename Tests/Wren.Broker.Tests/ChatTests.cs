@@ -137,4 +137,44 @@ public class ChatTests
         var forbidden = await Assert.ThrowsAsync<WrenClientException>(() => c1.AddMembersAsync(group.ConversationId, [outsider.User.UserId]));
         Assert.Equal(ErrorCode.Forbidden, forbidden.Code);
     }
+
+    /// <summary>
+    /// Pins the bug where every OpenDirect moved both users' read and delivered cursors to the head, marking the peer's
+    /// unread messages read and making offline devices skip what they had not acknowledged.
+    /// </summary>
+    [Fact]
+    public async Task Opening_an_existing_direct_conversation_moves_no_cursor()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var carol = await broker.CreateUserAsync("carol");
+        var dave = await broker.CreateUserAsync("dave");
+        await using var c = await broker.ConnectAsync(carol.Token);
+        var direct = await c.OpenDirectAsync(dave.User.UserId);
+        await using (var d = await broker.ConnectAsync(dave.Token))
+        {
+            await d.SendAsync(direct.ConversationId, Text("unread for carol"));
+            await Await.DeliveriesAsync(c, 1);
+        }
+
+        // Carol's read cursor stays at 0 when dave opens the conversation again.
+        await using (var d = await broker.ConnectAsync(dave.Token))
+        {
+            await d.OpenDirectAsync(carol.User.UserId);
+        }
+
+        var list = await c.ListConversationsAsync();
+        Assert.Equal(1ul, list.Items[0].Head - list.Items[0].ReadSeq);
+
+        // A device that has acknowledged nothing still gets the whole conversation after the peer reopened it.
+        var carol2 = await broker.AddDeviceAsync("carol", "tablet");
+        await using (var d = await broker.ConnectAsync(dave.Token))
+        {
+            await d.SendAsync(direct.ConversationId, Text("second"));
+            await d.OpenDirectAsync(carol.User.UserId);
+        }
+
+        await using var c2 = await broker.ConnectAsync(carol2.Token);
+        var replay = await Await.DeliveriesAsync(c2, 2);
+        Assert.Equal(["unread for carol", "second"], replay.Select(r => Encoding.UTF8.GetString(r.Body)));
+    }
 }

@@ -1,0 +1,126 @@
+using Spectre.Console.Cli;
+using Wren.Cli.Commands;
+
+namespace Wren.Cli;
+
+/// <summary>
+/// The <c>wren</c> command line: administration, chat, scripts, demo and diagnostics, over the wire through the client
+/// SDK. <see cref="RunAsync(string[], CliHost)"/> is the whole program; tests call it in-process with captured output.
+/// </summary>
+/// <remarks>
+/// Exit codes: 0 success, 1 operation failed, 2 bad arguments, 3 connection, TLS or authentication failure (see
+/// <see cref="ExitCodes"/>). Every failure is one line on standard error; no stack trace reaches the user.
+/// </remarks>
+public static class WrenCli
+{
+    /// <summary>Runs one command with the process's standard input, environment and working directory.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        RunAsync(args, CliHost.FromProcess(output, error, CancellationToken.None));
+
+    /// <summary>Runs one command against the given host (streams, environment, working directory, cancellation).</summary>
+    public static async Task<int> RunAsync(string[] args, CliHost host)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(host);
+        var output = new CliOutput(host);
+        var registrar = new TypeRegistrar();
+        registrar.RegisterInstance(typeof(CliOutput), output);
+        var app = new CommandApp(registrar);
+        app.Configure(config => Configure(config, output));
+        try
+        {
+            int code = await app.RunAsync(args, host.Cancellation).ConfigureAwait(false);
+
+            // Spectre answers a branch without its sub-command (`wren user`) with help and 1; that is a usage error.
+            return code != 0 && !output.CommandStarted ? ExitCodes.BadArguments : code;
+        }
+        catch (Exception ex)
+        {
+            var (code, message) = Describe(ex, host.Cancellation);
+            host.Error.WriteLine("wren: " + message);
+            host.Error.Flush();
+            return code;
+        }
+    }
+
+    private static (int Code, string Message) Describe(Exception exception, CancellationToken cancellation)
+    {
+        if (cancellation.IsCancellationRequested && exception is OperationCanceledException)
+        {
+            return (130, "cancelled");
+        }
+
+        var inner = exception is CommandRuntimeException { InnerException: { } wrapped } && wrapped is not CommandRuntimeException ? wrapped : exception;
+        switch (inner)
+        {
+            case CommandAppException usage:
+                // Parse, template and validation errors: the command line is wrong.
+                return (ExitCodes.BadArguments, $"{FirstLine(usage.Message)} (see `wren --help`, or `wren COMMAND --help`)");
+            default:
+                var failure = Failures.FromOperation(inner);
+                return (failure.ExitCode, failure.Message);
+        }
+    }
+
+    private static string FirstLine(string text)
+    {
+        string line = text.Split('\n', 2)[0].Trim();
+        return line.Length > 0 ? char.ToLowerInvariant(line[0]) + line[1..].TrimEnd('.') : "invalid command line";
+    }
+
+    private static void Configure(IConfigurator config, CliOutput output)
+    {
+        config.SetApplicationName("wren");
+        config.SetApplicationVersion(typeof(WrenCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+        config.ConfigureConsole(output.Console);
+        config.PropagateExceptions();
+        config.UseStrictParsing();
+        config.CaseSensitivity(CaseSensitivity.All);
+
+        config.AddBranch("user", user =>
+        {
+            user.SetDescription("Administer users (admin token).");
+            user.AddCommand<UserCreateCommand>("create").WithDescription("Create a user.").WithExample("user", "create", "alice", "--display-name", "Alice");
+            user.AddCommand<UserListCommand>("list").WithDescription("List every user.");
+            user.AddCommand<UserDisableCommand>("disable").WithDescription("Disable a user: close its sessions and refuse its tokens.");
+            user.AddCommand<UserEnableCommand>("enable").WithDescription("Enable a disabled user.");
+            user.AddCommand<NotSupportedCommand>("role").WithDescription("Change a user's server role (not supported by the broker yet).")
+                .WithData(new NotSupported("changing a user's server role", "create an administrator with `wren user create NAME --admin`"));
+        });
+        config.AddBranch("token", token =>
+        {
+            token.SetDescription("Administer device tokens (admin token).");
+            token.AddCommand<TokenIssueCommand>("issue").WithDescription("Issue a token for a new device of a user; prints it once.")
+                .WithExample("token", "issue", "alice", "--device", "laptop", "--ttl", "30d");
+            token.AddCommand<NotSupportedCommand>("list").WithDescription("List a user's devices and tokens (not supported by the broker yet).")
+                .WithData(new NotSupported("listing tokens", "`wren user disable USER` refuses all of a user's tokens"));
+            token.AddCommand<NotSupportedCommand>("revoke").WithDescription("Revoke one device's token (not supported by the broker yet).")
+                .WithData(new NotSupported("revoking a single token", "`wren user disable USER` closes the user's sessions and refuses all its tokens"));
+        });
+        config.AddBranch("group", group =>
+        {
+            group.SetDescription("Create groups and manage members (runs as the user whose token is given).");
+            group.AddCommand<GroupCreateCommand>("create").WithDescription("Create a group owned by the token's user.")
+                .WithExample("group", "create", "team", "--member", "bob", "--token-file", "alice.token");
+            group.AddCommand<GroupAddCommand>("add").WithDescription("Add members to a group.");
+            group.AddCommand<GroupRemoveCommand>("remove").WithDescription("Remove members from a group.");
+            group.AddCommand<GroupMembersCommand>("members").WithDescription("List a group's members with roles and presence.");
+            group.AddCommand<NotSupportedCommand>("role").WithDescription("Change a member's role (not supported by the broker yet).")
+                .WithData(new NotSupported("changing a member's role (admin, muted)"));
+        });
+        config.AddCommand<ChatCommand>("chat").WithDescription("Chat in the terminal: conversations, history, live messages, receipts and typing.")
+            .WithExample("chat", "--token-file", "alice.token");
+        config.AddCommand<SendCommand>("send").WithDescription("Send a message (for scripts); waits until it is stored durably.")
+            .WithExample("send", "--to", "bob", "hello", "--token-file", "alice.token");
+        config.AddCommand<TailCommand>("tail").WithDescription("Print recent messages, and with --follow new ones as they arrive.")
+            .WithExample("tail", "--follow", "--token-file", "bob.token");
+        config.AddCommand<ConversationsCommand>("conversations").WithDescription("List the token user's conversations with unread counts.");
+        config.AddCommand<NotSupportedCommand>("log").WithDescription("Inspect any conversation's log as administrator (not supported by the broker yet).")
+            .WithData(new NotSupported("inspecting another user's conversation log", "a member can read a conversation with `wren tail --conversation ID`"));
+        config.AddCommand<DemoCommand>("demo").WithDescription("Two users, five devices going offline and back: prove every history is identical and gap-free (admin token).");
+        config.AddCommand<DoctorCommand>("doctor").WithDescription("Check connectivity, TLS certificate, clock skew and the token, with what to do about each problem.");
+        config.AddCommand<StatsCommand>("stats").WithDescription("Broker statistics (admin token).");
+        config.AddCommand<BackupCommand>("backup").WithDescription("Print the backup procedure.");
+        config.AddCommand<RestoreCommand>("restore").WithDescription("Print the restore procedure.");
+    }
+}
