@@ -24,6 +24,7 @@ public sealed partial class WrenClient : IAsyncDisposable
     private readonly Dictionary<ulong, ulong> _toAck = [];
     private readonly CancellationTokenSource _disposing = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _sendSlots;
     private readonly Lock _stateLock = new();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Stream? _stream;
@@ -31,8 +32,13 @@ public sealed partial class WrenClient : IAsyncDisposable
     private int _nextRequestId;
     private int _reconnects;
     private int _gapFills;
+    private int _throttledSends;
 
-    private WrenClient(WrenClientOptions options) => _options = options;
+    private WrenClient(WrenClientOptions options)
+    {
+        _options = options;
+        _sendSlots = new SemaphoreSlim(Math.Max(1, options.MaxPendingSends));
+    }
 
     /// <summary>The server's Welcome on the current connection.</summary>
     public Welcome? Welcome { get; private set; }
@@ -60,6 +66,12 @@ public sealed partial class WrenClient : IAsyncDisposable
     /// lost (for example the server cut the connection mid-stream); it is exposed for diagnostics and tests.
     /// </summary>
     public int GapFills => Volatile.Read(ref _gapFills);
+
+    /// <summary>
+    /// Times a send was refused with RateLimited or StorageUnavailable and retried automatically after the server's
+    /// delay. A growing number means the sender is faster than the server lets it be.
+    /// </summary>
+    public int ThrottledSends => Volatile.Read(ref _throttledSends);
 
     /// <summary>Sends waiting for their SendAck (including those waiting for a reconnect).</summary>
     public int PendingSends => _sends.Count;
@@ -90,10 +102,16 @@ public sealed partial class WrenClient : IAsyncDisposable
     {
         var send = new Send { ConversationId = conversationId, ClientMsgId = clientMsgId ?? Guid.NewGuid().ToString("N"), Body = body.ToArray() };
         var pending = new PendingSend(send);
+
+        // Backpressure: past MaxPendingSends unacknowledged sends, the caller waits here instead of growing a backlog.
+        await _sendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (!_sends.TryAdd(send.ClientMsgId, pending))
         {
+            _sendSlots.Release();
             throw new InvalidOperationException($"a send with client message id {send.ClientMsgId} is already pending");
         }
+
+        _ = pending.Completion.Task.ContinueWith(static (_, slots) => ((SemaphoreSlim)slots!).Release(), _sendSlots, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         if (IsConnected)
         {
@@ -290,6 +308,7 @@ public sealed partial class WrenClient : IAsyncDisposable
                             break;
                         case Error { Code: ErrorCode.StorageUnavailable or ErrorCode.RateLimited } error when _options.AutoReconnect:
                             // Retried with the same id after the server's suggested delay.
+                            Interlocked.Increment(ref _throttledSends);
                             _ = RetryLaterAsync(pending, error.RetryAfterMs);
                             break;
                         case Error error:

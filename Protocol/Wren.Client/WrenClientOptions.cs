@@ -39,6 +39,13 @@ public sealed class WrenClientOptions
     /// <summary>Largest reconnect delay. Default 10 s.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Most sends waiting for their SendAck at once; further <see cref="WrenClient.SendAsync"/> calls wait for a slot.
+    /// Default 1,024: four times what the broker accepts in flight per connection, enough to keep it busy, small enough
+    /// that an overloaded client slows its caller down instead of growing an unbounded backlog.
+    /// </summary>
+    public int MaxPendingSends { get; set; } = 1024;
+
     /// <summary>Acknowledge deliveries automatically once they are handed to <see cref="WrenClient.Events"/> (default true).</summary>
     public bool AutoAck { get; set; } = true;
 

@@ -48,4 +48,29 @@ public class ClientTests
         await using var full = await broker.ConnectAsync(bob.Token);
         Assert.Single(await Await.DeliveriesAsync(full, 1));
     }
+
+    [Fact]
+    public async Task Sends_past_MaxPendingSends_wait_for_a_slot_instead_of_growing_a_backlog()
+    {
+        var broker = await TestBroker.StartAsync();
+        var alice = await broker.CreateUserAsync("alice");
+        var bob = await broker.CreateUserAsync("bob");
+        await using var a = await broker.ConnectAsync(alice.Token, o => o.MaxPendingSends = 2);
+        var direct = await a.OpenDirectAsync(bob.User.UserId);
+        await broker.DisposeAsync();
+        await Await.UntilAsync(() => !a.IsConnected, "the client to notice the broker is gone");
+
+        var first = a.SendAsync(direct.ConversationId, Encoding.UTF8.GetBytes("1"));
+        var second = a.SendAsync(direct.ConversationId, Encoding.UTF8.GetBytes("2"));
+        using var cancel = new CancellationTokenSource();
+        var third = a.SendAsync(direct.ConversationId, Encoding.UTF8.GetBytes("3"), cancellationToken: cancel.Token);
+        await Await.UntilAsync(() => a.PendingSends == 2, "two pending sends");
+        Assert.False(third.IsCompleted);
+        Assert.Equal(2, a.PendingSends);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => third);
+        Assert.Equal(2, a.PendingSends);
+        Assert.False(first.IsCompleted || second.IsCompleted);
+    }
 }
