@@ -45,6 +45,23 @@ public sealed class WrenOptions
 
     /// <summary>Routing-core limits (slow consumers, timeouts, sync batch, group size, rates).</summary>
     public BrokerLimits Limits { get; set; } = new();
+
+    /// <summary>Test-only switches that break the broker's guarantees on purpose. Never set them in production.</summary>
+    public TestingOptions Testing { get; set; } = new();
+}
+
+/// <summary>
+/// Test-only switches (section <c>Wren:Testing</c>). Each one breaks a guarantee on purpose so that a test can prove
+/// its checker notices; the broker logs a warning at start when any is on.
+/// </summary>
+public sealed class TestingOptions
+{
+    /// <summary>
+    /// Acknowledge each Send before its write is durable: the store acknowledges a batch, holds it back for 200 ms and
+    /// only then writes it, so a SIGKILL loses acknowledged messages. Default false. It exists only to prove that the
+    /// crash harness (tools/crash) detects lost acknowledgements (its negative control); never enable it elsewhere.
+    /// </summary>
+    public bool AckBeforeDurable { get; set; }
 }
 
 /// <summary>TLS settings.</summary>

@@ -20,7 +20,7 @@ namespace Wren.Broker;
 /// <summary>
 /// A running broker: storage, routing core and the Kestrel listener with TLS. Used by Program and by in-process tests.
 /// </summary>
-public sealed class WrenServer : IAsyncDisposable
+public sealed partial class WrenServer : IAsyncDisposable
 {
     /// <summary>Name of the file holding the bootstrap administrator's token, in the data directory.</summary>
     public const string AdminTokenFile = "admin.token";
@@ -85,7 +85,12 @@ public sealed class WrenServer : IAsyncDisposable
             certificate = DevCertificate.Load(options.Tls, options.DataDirectory, out generated);
         }
 
-        var store = WrenStore.Open(new StoreOptions { DataDirectory = Path.Combine(options.DataDirectory, "db"), Durability = options.Durability });
+        var store = WrenStore.Open(new StoreOptions
+        {
+            DataDirectory = Path.Combine(options.DataDirectory, "db"),
+            Durability = options.Durability,
+            TestAckBeforeWrite = options.Testing.AckBeforeDurable,
+        });
         BrokerCore? core = null;
         try
         {
@@ -138,6 +143,11 @@ public sealed class WrenServer : IAsyncDisposable
             server.Endpoint = new IPEndPoint(IPAddress.Parse(options.Host), new Uri(address).Port);
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wren.Broker");
             HostLog.Listening(logger, server.Endpoint.ToString(), certificate is null ? "plaintext" : "TLS", Path.GetFullPath(options.DataDirectory));
+            if (options.Testing.AckBeforeDurable)
+            {
+                AckBeforeDurableEnabled(logger);
+            }
+
             if (certificate is not null)
             {
                 HostLog.Certificate(logger, certificate.Subject, server.Fingerprint!, generated ? " (development certificate, generated now)" : "");
@@ -205,6 +215,9 @@ public sealed class WrenServer : IAsyncDisposable
 
         HostLog.AdminBootstrapped(logger, Path.GetFullPath(path));
     }
+
+    [LoggerMessage(2900, LogLevel.Warning, "Wren:Testing:AckBeforeDurable is on: sends are acknowledged before they are durable and a crash loses acknowledged messages (crash-harness negative control only)")]
+    private static partial void AckBeforeDurableEnabled(ILogger logger);
 
     private static void Validate(WrenOptions options)
     {

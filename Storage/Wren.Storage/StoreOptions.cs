@@ -76,6 +76,17 @@ public sealed class StoreOptions
     /// <summary>Clock for server times, dedup expiry and timers. Default <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Test hook, never set in production: the writer assigns seqs, calls <see cref="WrenStore.Committed"/> and
+    /// completes the appends of a batch <em>before</em> writing it, and waits <see cref="TestAckBeforeWriteDelay"/>
+    /// before the write. It exists only so that crash harnesses can prove they detect acknowledged appends that a
+    /// SIGKILL loses (their negative control); readers still see only written entries (the head moves after the write).
+    /// </summary>
+    internal bool TestAckBeforeWrite { get; set; }
+
+    /// <summary>How long <see cref="TestAckBeforeWrite"/> holds each acknowledged batch back before writing it. Default 200 ms.</summary>
+    internal TimeSpan TestAckBeforeWriteDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDirectory))

@@ -408,6 +408,15 @@ public sealed partial class WrenStore
             _batch.Put(headKey, headValue, _conversationsCf);
         }
 
+        var ackFirst = _options.TestAckBeforeWrite;
+        if (ackFirst)
+        {
+            // Test hook (the negative control of crash harnesses): the batch is acknowledged, then held back, then
+            // written, so a SIGKILL in between loses appends that were acknowledged.
+            NotifyAndComplete();
+            Thread.Sleep(_options.TestAckBeforeWriteDelay);
+        }
+
         var written = false;
         try
         {
@@ -422,7 +431,11 @@ public sealed partial class WrenStore
 
         if (written)
         {
-            CompleteBatch();
+            AdvanceHeads();
+            if (!ackFirst)
+            {
+                NotifyAndComplete();
+            }
         }
         else
         {
@@ -431,9 +444,12 @@ public sealed partial class WrenStore
                 state.PendingHead = state.Head;
             }
 
-            foreach (var append in _staged)
+            if (!ackFirst)
             {
-                append.Complete(new AppendResult(AppendStatus.Unavailable, null));
+                foreach (var append in _staged)
+                {
+                    append.Complete(new AppendResult(AppendStatus.Unavailable, null));
+                }
             }
         }
 
@@ -445,13 +461,18 @@ public sealed partial class WrenStore
         _batchId++;
     }
 
-    private void CompleteBatch()
+    /// <summary>Makes the written batch visible to readers.</summary>
+    private void AdvanceHeads()
     {
         foreach (var state in _touched)
         {
             state.Head = state.PendingHead;
         }
+    }
 
+    /// <summary>Hands the batch's new entries to <see cref="Committed"/>, then completes its waiters.</summary>
+    private void NotifyAndComplete()
+    {
         var newCount = 0;
         foreach (var append in _staged)
         {
