@@ -14,6 +14,10 @@ public sealed class BrokerCore : IAsyncDisposable
     private long _openSessions;
 
     /// <summary>Creates the core over a store. The store's commit hook is taken over by the core's router.</summary>
+    /// <remarks>
+    /// Online checkpoints (AdminCheckpoint) use <paramref name="checkpoint"/>, or else the log when it implements
+    /// <see cref="IStoreCheckpoint"/>; without either, AdminCheckpoint is answered UnsupportedOperation.
+    /// </remarks>
     public BrokerCore(
         IMessageLog log,
         IConversationStore conversations,
@@ -23,7 +27,8 @@ public sealed class BrokerCore : IAsyncDisposable
         ProtocolLimits protocolLimits,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        IStoreStatistics? statistics = null)
+        IStoreStatistics? statistics = null,
+        IStoreCheckpoint? checkpoint = null)
     {
         protocolLimits.Validate();
         Log = log;
@@ -34,6 +39,7 @@ public sealed class BrokerCore : IAsyncDisposable
         ProtocolLimits = protocolLimits;
         Time = time;
         Statistics = statistics;
+        Checkpoint = checkpoint ?? log as IStoreCheckpoint;
         StartedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         Logger = loggerFactory.CreateLogger("Wren.Broker.Core");
         Registry = new DeviceRegistry(time);
@@ -59,6 +65,11 @@ public sealed class BrokerCore : IAsyncDisposable
     internal TimeProvider Time { get; }
 
     internal IStoreStatistics? Statistics { get; }
+
+    internal IStoreCheckpoint? Checkpoint { get; }
+
+    /// <summary>Serializes administrators' role changes, so two concurrent demotions cannot remove a group's last owner.</summary>
+    internal SemaphoreSlim RoleChanges { get; } = new(1, 1);
 
     internal long StartedMs { get; }
 

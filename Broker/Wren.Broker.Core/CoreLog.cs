@@ -22,4 +22,10 @@ internal static partial class CoreLog
 
     [LoggerMessage(1005, LogLevel.Warning, "Append refused: storage unavailable")]
     public static partial void StorageUnavailable(ILogger logger);
+
+    [LoggerMessage(1006, LogLevel.Information, "Checkpoint requested by session {SessionId} failed")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception, ulong sessionId);
+
+    [LoggerMessage(1007, LogLevel.Information, "Checkpoint written to {Directory} for session {SessionId}")]
+    public static partial void CheckpointWritten(ILogger logger, string directory, ulong sessionId);
 }

@@ -1,10 +1,12 @@
 using Wren.Protocol;
 using Wren.Protocol.Messages;
 using Wren.Storage;
+using StoreKind = Wren.Storage.ConversationKind;
+using StoreRole = Wren.Storage.MemberRole;
 
 namespace Wren.Broker.Core;
 
-/// <summary>Administrator operations: users, tokens, statistics. Only for server-wide administrators, from loopback by default.</summary>
+/// <summary>Administrator operations: users, tokens, statistics, log inspection, roles, checkpoints. Only for server-wide administrators, from loopback by default.</summary>
 public sealed partial class Session
 {
     private async Task AdminAsync(IMessage message, uint requestId)
@@ -82,8 +84,276 @@ public sealed partial class Session
                     Delivered = (ulong)_core.Router.Delivered,
                 }));
                 break;
+
+            case AdminInspectLog inspect:
+                OnAdminInspectLog(inspect, requestId);
+                break;
+
+            case AdminListTokens tokens:
+                OnAdminListTokens(tokens, requestId);
+                break;
+
+            case AdminRevokeToken revoke:
+                await AdminRevokeTokenAsync(revoke, requestId).ConfigureAwait(false);
+                break;
+
+            case AdminListUserConversations conversations:
+                OnAdminListUserConversations(conversations, requestId);
+                break;
+
+            case AdminSetRole role:
+                await AdminSetRoleAsync(role, requestId).ConfigureAwait(false);
+                break;
+
+            case AdminCheckpoint checkpoint:
+                await AdminCheckpointAsync(checkpoint, requestId).ConfigureAwait(false);
+                break;
         }
     }
+
+    /// <summary>A page of any conversation's log, ascending, bounded by count and by the frame limit. Membership is not checked.</summary>
+    private void OnAdminInspectLog(AdminInspectLog inspect, uint requestId)
+    {
+        if (_core.Conversations.GetConversation(inspect.ConversationId) is not { } record || _core.Log.GetHead(inspect.ConversationId) is not { } head)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
+            return;
+        }
+
+        int limit = inspect.Limit == 0 ? _core.Limits.MaxHistoryPage : (int)Math.Min(inspect.Limit, (uint)_core.Limits.MaxHistoryPage);
+        ulong from = Math.Max(1, inspect.FromSeq);
+        var entries = from > head.Head ? [] : _core.Log.ReadRange(inspect.ConversationId, from, limit);
+
+        // A page also fits one frame: keep the oldest entries whose encoded size stays under the frame limit.
+        int budget = _core.ProtocolLimits.MaxFrameLength - 1024 - (record.Title.Length * 3);
+        var page = new List<Deliver>(entries.Count);
+        foreach (var entry in entries)
+        {
+            budget -= 64 + entry.Body.Length + (entry.ClientMsgId.Length * 3);
+            if (budget < 0)
+            {
+                break;
+            }
+
+            page.Add(Frames.ToDeliver(entry));
+        }
+
+        ulong last = page.Count > 0 ? page[^1].Seq : from - 1;
+        Reply(Frames.Encode(requestId, new AdminLogPage
+        {
+            ConversationId = record.ConversationId,
+            Kind = (Protocol.Messages.ConversationKind)record.Kind,
+            Title = record.Title,
+            Epoch = head.Epoch,
+            Head = head.Head,
+            MemberCount = (uint)record.MemberCount,
+            Entries = [.. page],
+            More = last < head.Head,
+        }));
+    }
+
+    /// <summary>The newest <see cref="ProtocolLimits.MaxListItems"/> tokens of a user, oldest first, identified by hash prefix.</summary>
+    private void OnAdminListTokens(AdminListTokens list, uint requestId)
+    {
+        if (_core.Users.FindUser(list.UserName) is not { } user)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "user not found");
+            return;
+        }
+
+        var devices = new Dictionary<uint, string>();
+        foreach (var device in _core.Users.ListDevices(user.UserId))
+        {
+            devices[device.DeviceId] = device.Name;
+        }
+
+        var tokens = _core.Users.ListTokens(user.UserId)
+            .OrderByDescending(t => t.CreatedMs)
+            .Take(_core.ProtocolLimits.MaxListItems)
+            .OrderBy(t => t.CreatedMs)
+            .ThenBy(t => t.DeviceId);
+        Reply(Frames.Encode(requestId, new AdminTokenList
+        {
+            Items =
+            [
+                .. tokens.Select(t => new AdminTokenInfo
+                {
+                    TokenId = TokenId(t.TokenHash),
+                    DeviceId = t.DeviceId,
+                    DeviceName = devices.GetValueOrDefault(t.DeviceId, ""),
+                    CreatedMs = t.CreatedMs,
+                    ExpiresMs = t.ExpiresMs,
+                    Revoked = t.Revoked,
+                }),
+            ],
+        }));
+    }
+
+    /// <summary>Revokes one token of a user and closes the sessions of the device it authenticates.</summary>
+    private async Task AdminRevokeTokenAsync(AdminRevokeToken revoke, uint requestId)
+    {
+        if (_core.Users.FindUser(revoke.UserName) is not { } user)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "user not found");
+            return;
+        }
+
+        var token = _core.Users.ListTokens(user.UserId).FirstOrDefault(t => TokenId(t.TokenHash) == revoke.TokenId);
+        if (token is null || !await _core.Users.RevokeTokenAsync(token.TokenHash).ConfigureAwait(false))
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "token not found");
+            return;
+        }
+
+        foreach (var session in _core.Registry.GetSessions(user.UserId))
+        {
+            if (session.DeviceId == token.DeviceId)
+            {
+                session.Fail(ErrorCode.SessionRevoked, "token revoked");
+            }
+        }
+
+        Reply(Frames.Empty(MessageType.Ok, requestId));
+    }
+
+    /// <summary>A page of a user's conversations as that user sees them (role, read cursor, peer).</summary>
+    private void OnAdminListUserConversations(AdminListUserConversations list, uint requestId)
+    {
+        if (_core.Users.FindUser(list.UserName) is not { } user)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "user not found");
+            return;
+        }
+
+        int limit = list.Limit == 0 ? _core.Limits.MaxHistoryPage : (int)Math.Min(list.Limit, (uint)_core.ProtocolLimits.MaxListItems);
+        var ids = _core.Conversations.GetUserConversations(user.UserId).Where(id => id > list.AfterConversationId).Take(limit + 1).ToList();
+        var items = new List<ConversationInfo>(Math.Min(ids.Count, limit));
+        foreach (var id in ids.Take(limit))
+        {
+            if (_core.Conversations.GetConversation(id) is { } record)
+            {
+                items.Add(Describe(record, user.UserId));
+            }
+        }
+
+        Reply(Frames.Encode(requestId, new ConversationList { Items = [.. items], More = ids.Count > limit }));
+    }
+
+    /// <summary>Sets any member's role in a group; refuses direct conversations and demoting the last owner.</summary>
+    private async Task AdminSetRoleAsync(AdminSetRole set, uint requestId)
+    {
+        if (_core.Conversations.GetConversation(set.ConversationId) is not { } record)
+        {
+            ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
+            return;
+        }
+
+        if (record.Kind != StoreKind.Group)
+        {
+            ReplyError(requestId, ErrorCode.Forbidden, "direct conversations have no roles");
+            return;
+        }
+
+        var role = (StoreRole)set.Role;
+        await _core.RoleChanges.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_core.Conversations.GetMember(set.ConversationId, set.UserId) is not { } member)
+            {
+                ReplyError(requestId, ErrorCode.NotFound, "not a member of the conversation");
+                return;
+            }
+
+            if (member.Role == StoreRole.Owner && role != StoreRole.Owner && CountOwners(set.ConversationId) <= 1)
+            {
+                ReplyError(requestId, ErrorCode.Forbidden, "the group's last owner cannot be demoted; make another member owner first");
+                return;
+            }
+
+            if (!await _core.Conversations.SetRoleAsync(set.ConversationId, set.UserId, role).ConfigureAwait(false))
+            {
+                ReplyError(requestId, ErrorCode.NotFound, "not a member of the conversation");
+                return;
+            }
+        }
+        finally
+        {
+            _core.RoleChanges.Release();
+        }
+
+        Reply(Frames.Empty(MessageType.Ok, requestId));
+    }
+
+    private int CountOwners(ulong conversationId)
+    {
+        int owners = 0;
+        ulong after = 0;
+        while (true)
+        {
+            var members = _core.Conversations.ListMembers(conversationId, after, 1000);
+            foreach (var member in members)
+            {
+                if (member.Role == StoreRole.Owner)
+                {
+                    owners++;
+                }
+            }
+
+            if (members.Count < 1000)
+            {
+                return owners;
+            }
+
+            after = members[^1].UserId;
+        }
+    }
+
+    /// <summary>Writes a checkpoint of the store into a new directory on the broker's host.</summary>
+    private async Task AdminCheckpointAsync(AdminCheckpoint request, uint requestId)
+    {
+        if (_core.Checkpoint is not { } store)
+        {
+            ReplyError(requestId, ErrorCode.UnsupportedOperation, "this broker's store cannot write checkpoints");
+            return;
+        }
+
+        string target = request.TargetDirectory;
+        if (!Path.IsPathFullyQualified(target))
+        {
+            ReplyError(requestId, ErrorCode.InvalidArgument, "target_directory must be an absolute path on the broker's host");
+            return;
+        }
+
+        target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
+        if (Path.Exists(target))
+        {
+            ReplyError(requestId, ErrorCode.InvalidArgument, "target_directory already exists; choose a new directory");
+            return;
+        }
+
+        if (Path.GetDirectoryName(target) is not { } parent || !Directory.Exists(parent))
+        {
+            ReplyError(requestId, ErrorCode.InvalidArgument, "the parent of target_directory does not exist");
+            return;
+        }
+
+        try
+        {
+            await store.CheckpointAsync(target).ConfigureAwait(false);
+        }
+        catch (StorageException ex)
+        {
+            CoreLog.CheckpointFailed(_core.Logger, ex, SessionId);
+            ReplyError(requestId, ErrorCode.StorageUnavailable, "the checkpoint could not be written; the broker log has the details");
+            return;
+        }
+
+        CoreLog.CheckpointWritten(_core.Logger, target, SessionId);
+        Reply(Frames.Empty(MessageType.Ok, requestId));
+    }
+
+    /// <summary>A token's public id: the first 8 bytes of its SHA-256 hash, as lowercase hex. Never the secret.</summary>
+    private static string TokenId(byte[] tokenHash) => Convert.ToHexStringLower(tokenHash, 0, Math.Min(8, tokenHash.Length));
 
     private static AdminUser DescribeUser(UserRecord user) => new()
     {

@@ -338,16 +338,19 @@ public sealed partial class Session
         return true;
     }
 
-    private ConversationInfo Describe(ConversationRecord record)
+    private ConversationInfo Describe(ConversationRecord record) => Describe(record, UserId);
+
+    /// <summary>The conversation as <paramref name="userId"/> sees it: that user's role, read cursor and peer.</summary>
+    private ConversationInfo Describe(ConversationRecord record, ulong userId)
     {
         var head = _core.Log.GetHead(record.ConversationId) ?? default;
-        var me = _core.Conversations.GetMember(record.ConversationId, UserId);
+        var me = _core.Conversations.GetMember(record.ConversationId, userId);
         ulong peer = 0;
         if (record.Kind == StoreKind.Direct)
         {
             foreach (var id in _core.Conversations.GetMemberIds(record.ConversationId))
             {
-                if (id != UserId)
+                if (id != userId)
                 {
                     peer = id;
                 }
@@ -364,7 +367,7 @@ public sealed partial class Session
             MemberCount = (uint)record.MemberCount,
             CreatedMs = record.CreatedMs,
             MyRole = (Protocol.Messages.MemberRole)(me?.Role ?? StoreRole.Member),
-            ReadSeq = _core.Cursors.GetRead(UserId, record.ConversationId),
+            ReadSeq = _core.Cursors.GetRead(userId, record.ConversationId),
             PeerUserId = peer,
         };
     }

@@ -29,7 +29,8 @@ public sealed partial class Session
                 case Typing typing: OnTyping(typing); break;
                 case QueryPresence query: OnQueryPresence(query, requestId); break;
                 case ResolveUsers resolve: OnResolveUsers(resolve, requestId); break;
-                case AdminCreateUser or AdminIssueToken or AdminListUsers or AdminSetDisabled or AdminStats:
+                case AdminCreateUser or AdminIssueToken or AdminListUsers or AdminSetDisabled or AdminStats
+                    or AdminInspectLog or AdminListTokens or AdminRevokeToken or AdminListUserConversations or AdminSetRole or AdminCheckpoint:
                     return AwaitOk(AdminAsync(message, requestId), message.Type, requestId);
                 case EmptyMessage { Type: MessageType.Ping }: Reply(Frames.Empty(MessageType.Pong, requestId)); break;
                 case EmptyMessage { Type: MessageType.Pong }: break;

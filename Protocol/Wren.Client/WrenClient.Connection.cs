@@ -13,7 +13,7 @@ namespace Wren.Client;
 /// <summary>Connection management: connect, handshake, read loop, ordering and reconnect.</summary>
 public sealed partial class WrenClient
 {
-    private async Task ConnectOnceAsync(CancellationToken cancellationToken)
+    private async Task ConnectOnceAsync(CancellationToken cancellationToken, bool reconnect = false)
     {
         var tcp = new TcpClient { NoDelay = true };
         Stream stream;
@@ -63,6 +63,12 @@ public sealed partial class WrenClient
         }
 
         var readLoop = ReadLoopAsync(reader, stream);
+        if (reconnect)
+        {
+            // Counted before pending sends go out again, so a caller that saw them acknowledged sees the reconnect too.
+            Interlocked.Increment(ref _reconnects);
+        }
+
         _connected.TrySetResult();
 
         // Sends that were not acknowledged on the previous connection go out again with the same client message id.
@@ -367,8 +373,7 @@ public sealed partial class WrenClient
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), _disposing.Token).ConfigureAwait(false);
-                await ConnectOnceAsync(_disposing.Token).ConfigureAwait(false);
-                Interlocked.Increment(ref _reconnects);
+                await ConnectOnceAsync(_disposing.Token, reconnect: true).ConfigureAwait(false);
                 return;
             }
             catch (WrenClientException ex) when (ex.Code is ErrorCode.AuthFailed or ErrorCode.SessionRevoked)

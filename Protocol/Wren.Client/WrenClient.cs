@@ -216,6 +216,36 @@ public sealed partial class WrenClient : IAsyncDisposable
     public Task<AdminStatsResult> AdminStatsAsync(CancellationToken cancellationToken = default) =>
         RequestAsync<AdminStatsResult>(new AdminStats(), cancellationToken);
 
+    /// <summary>Administrators: a page of any conversation's log from <paramref name="fromSeq"/> (0 = the first entry), ascending.</summary>
+    /// <remarks>Membership is not checked: this is the operator's inspection tool. The page ends early when it would not fit one frame.</remarks>
+    public Task<AdminLogPage> AdminInspectLogAsync(ulong conversationId, ulong fromSeq = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminLogPage>(new AdminInspectLog { ConversationId = conversationId, FromSeq = fromSeq, Limit = limit }, cancellationToken);
+
+    /// <summary>Administrators: a user's tokens (ids derived from their hashes; never the secrets).</summary>
+    public Task<AdminTokenList> AdminListTokensAsync(string userName, CancellationToken cancellationToken = default) =>
+        RequestAsync<AdminTokenList>(new AdminListTokens { UserName = userName }, cancellationToken);
+
+    /// <summary>Administrators: revokes one token of a user; the sessions of its device close with SessionRevoked.</summary>
+    public Task AdminRevokeTokenAsync(string userName, string tokenId, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new AdminRevokeToken { UserName = userName, TokenId = tokenId }, cancellationToken);
+
+    /// <summary>Administrators: a page of a user's conversations as that user sees them (role, read cursor).</summary>
+    public Task<ConversationList> AdminListUserConversationsAsync(string userName, ulong afterConversationId = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
+        RequestAsync<ConversationList>(new AdminListUserConversations { UserName = userName, AfterConversationId = afterConversationId, Limit = limit }, cancellationToken);
+
+    /// <summary>Administrators: sets a member's role in a group.</summary>
+    /// <remarks>Direct conversations and demoting a group's last owner are answered Forbidden; a non-member NotFound.</remarks>
+    public Task AdminSetRoleAsync(ulong conversationId, ulong userId, MemberRole role, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new AdminSetRole { ConversationId = conversationId, UserId = userId, Role = role }, cancellationToken);
+
+    /// <summary>Administrators: writes a consistent copy of the broker's store into a new directory on the broker's host.</summary>
+    /// <remarks>
+    /// <paramref name="targetDirectory"/> is an absolute path on the broker's host that must not exist yet (else
+    /// InvalidArgument). Completes when the copy is complete; the request timeout applies.
+    /// </remarks>
+    public Task AdminCheckpointAsync(string targetDirectory, CancellationToken cancellationToken = default) =>
+        RequestAsync<EmptyMessage>(new AdminCheckpoint { TargetDirectory = targetDirectory }, cancellationToken);
+
     /// <summary>Round trip to the server.</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
         RequestAsync<EmptyMessage>(EmptyMessage.Ping, cancellationToken);

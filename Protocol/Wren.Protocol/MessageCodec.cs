@@ -164,6 +164,14 @@ public static class MessageCodec
         Add<AdminSetDisabled>(MessageType.AdminSetDisabled);
         Add<AdminStats>(MessageType.AdminStats);
         Add<AdminStatsResult>(MessageType.AdminStatsResult);
+        Add<AdminInspectLog>(MessageType.AdminInspectLog);
+        Add<AdminLogPage>(MessageType.AdminLogPage);
+        Add<AdminListTokens>(MessageType.AdminListTokens);
+        Add<AdminTokenList>(MessageType.AdminTokenList);
+        Add<AdminRevokeToken>(MessageType.AdminRevokeToken);
+        Add<AdminListUserConversations>(MessageType.AdminListUserConversations);
+        Add<AdminSetRole>(MessageType.AdminSetRole);
+        Add<AdminCheckpoint>(MessageType.AdminCheckpoint);
         return decoders;
     }
 }

@@ -106,6 +106,18 @@ public enum MessageType : byte
     AdminSetDisabled = 0x83,
     /// <summary>Client → server (administrators): server statistics.</summary>
     AdminStats = 0x84,
+    /// <summary>Client → server (administrators): read any conversation's log.</summary>
+    AdminInspectLog = 0x85,
+    /// <summary>Client → server (administrators): list a user's tokens.</summary>
+    AdminListTokens = 0x86,
+    /// <summary>Client → server (administrators): revoke one token.</summary>
+    AdminRevokeToken = 0x87,
+    /// <summary>Client → server (administrators): list a user's conversations.</summary>
+    AdminListUserConversations = 0x88,
+    /// <summary>Client → server (administrators): set a member's role in a group.</summary>
+    AdminSetRole = 0x89,
+    /// <summary>Client → server (administrators): write a checkpoint of the store.</summary>
+    AdminCheckpoint = 0x8A,
     /// <summary>Server → client: a user.</summary>
     AdminUser = 0x90,
     /// <summary>Server → client: an issued token.</summary>
@@ -114,6 +126,10 @@ public enum MessageType : byte
     AdminUserList = 0x92,
     /// <summary>Server → client: statistics.</summary>
     AdminStatsResult = 0x93,
+    /// <summary>Server → client: a page of a conversation's log.</summary>
+    AdminLogPage = 0x94,
+    /// <summary>Server → client: a user's tokens.</summary>
+    AdminTokenList = 0x95,
     // 0xA0–0xEF: reserved for later versions.
     // 0xF0–0xFF: private extensions, never assigned by the protocol.
 }
@@ -137,7 +153,9 @@ public static class MessageTypes
             or MessageType.ListMembers or MessageType.ListConversations
             or MessageType.MarkRead or MessageType.Typing or MessageType.QueryPresence or MessageType.ResolveUsers
             or MessageType.AdminCreateUser or MessageType.AdminIssueToken or MessageType.AdminListUsers
-            or MessageType.AdminSetDisabled or MessageType.AdminStats => true,
+            or MessageType.AdminSetDisabled or MessageType.AdminStats or MessageType.AdminInspectLog or MessageType.AdminListTokens
+            or MessageType.AdminRevokeToken or MessageType.AdminListUserConversations or MessageType.AdminSetRole
+            or MessageType.AdminCheckpoint => true,
         _ => false,
     };
 
@@ -150,7 +168,8 @@ public static class MessageTypes
             or MessageType.ConversationInfo or MessageType.MemberList or MessageType.ConversationList
             or MessageType.ReadReceipt or MessageType.Typing or MessageType.Presence or MessageType.PresenceList
             or MessageType.UserList
-            or MessageType.AdminUser or MessageType.AdminToken or MessageType.AdminUserList or MessageType.AdminStatsResult => true,
+            or MessageType.AdminUser or MessageType.AdminToken or MessageType.AdminUserList or MessageType.AdminStatsResult
+            or MessageType.AdminLogPage or MessageType.AdminTokenList => true,
         _ => false,
     };
 }

@@ -212,3 +212,261 @@ public sealed class AdminStatsResult : IMessage
     /// <inheritdoc/>
     public FieldViolation Validate(ProtocolLimits limits) => FieldViolation.None;
 }
+
+/// <summary>
+/// Client → server (administrators only): read any conversation's log, whether or not the caller is a member. Answered
+/// with AdminLogPage.
+/// </summary>
+/// <remarks>This is the operator's inspection tool; membership is not checked.</remarks>
+[MessagePackObject]
+public sealed class AdminInspectLog : IMessage
+{
+    /// <summary>The conversation.</summary>
+    [Key(0)] public ulong ConversationId { get; set; }
+
+    /// <summary>First seq to return; 0 = from the first entry.</summary>
+    [Key(1)] public ulong FromSeq { get; set; }
+
+    /// <summary>Most entries; 0 = the server's maximum (the history page size).</summary>
+    [Key(2)] public uint Limit { get; set; }
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminInspectLog;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        ConversationId == 0 ? FieldViolation.Invalid("conversation_id") : FieldViolation.None;
+}
+
+/// <summary>Server → client: a conversation's description and a page of its log, oldest first.</summary>
+[MessagePackObject]
+public sealed class AdminLogPage : IMessage
+{
+    /// <summary>The conversation.</summary>
+    [Key(0)] public ulong ConversationId { get; set; }
+
+    /// <summary>Direct or group.</summary>
+    [Key(1)] public ConversationKind Kind { get; set; }
+
+    /// <summary>Group title; empty for direct.</summary>
+    [Key(2)] public string Title { get; set; } = "";
+
+    /// <summary>The log's epoch.</summary>
+    [Key(3)] public uint Epoch { get; set; }
+
+    /// <summary>Last seq (0 = empty).</summary>
+    [Key(4)] public ulong Head { get; set; }
+
+    /// <summary>Current number of members.</summary>
+    [Key(5)] public uint MemberCount { get; set; }
+
+    /// <summary>The entries, ascending seq.</summary>
+    [Key(6)] public Deliver[] Entries { get; set; } = [];
+
+    /// <summary>True when later entries exist: ask again with FromSeq = the last entry's seq + 1.</summary>
+    [Key(7)] public bool More { get; set; }
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminLogPage;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits)
+    {
+        if (!Fields.Text(Title, limits.MaxNameBytes)) return FieldViolation.Invalid("title");
+        if (Entries is null) return FieldViolation.Invalid("entries");
+        foreach (var entry in Entries)
+        {
+            if (entry is null || !entry.Validate(limits).IsNone) return FieldViolation.Invalid("entries");
+        }
+
+        return FieldViolation.None;
+    }
+}
+
+/// <summary>Client → server (administrators only): list a user's device tokens. Answered with AdminTokenList.</summary>
+[MessagePackObject]
+public sealed class AdminListTokens : IMessage
+{
+    /// <summary>The user.</summary>
+    [Key(0)] public string UserName { get; set; } = "";
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminListTokens;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        string.IsNullOrEmpty(UserName) || !Fields.Text(UserName, limits.MaxNameBytes) ? FieldViolation.Invalid("user_name") : FieldViolation.None;
+}
+
+/// <summary>One stored token as administrators see it: an id derived from its hash, never the secret.</summary>
+[MessagePackObject]
+public sealed class AdminTokenInfo
+{
+    /// <summary>The number of hex characters of a token id (the first 8 bytes of the token's SHA-256).</summary>
+    public const int IdLength = 16;
+
+    /// <summary>The first 8 bytes of the token's SHA-256, as 16 lowercase hex characters.</summary>
+    [Key(0)] public string TokenId { get; set; } = "";
+
+    /// <summary>The device the token authenticates.</summary>
+    [Key(1)] public uint DeviceId { get; set; }
+
+    /// <summary>The device's name; empty when the device is unknown.</summary>
+    [Key(2)] public string DeviceName { get; set; } = "";
+
+    /// <summary>Issue time, Unix milliseconds.</summary>
+    [Key(3)] public long CreatedMs { get; set; }
+
+    /// <summary>Expiry, Unix milliseconds; 0 = never.</summary>
+    [Key(4)] public long ExpiresMs { get; set; }
+
+    /// <summary>A revoked token cannot authenticate.</summary>
+    [Key(5)] public bool Revoked { get; set; }
+
+    /// <summary>True when <paramref name="value"/> has the shape of a token id: 16 lowercase hex characters.</summary>
+    public static bool IsTokenId(string? value)
+    {
+        if (value is null || value.Length != IdLength)
+        {
+            return false;
+        }
+
+        foreach (char c in value)
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The checks of <see cref="IMessage.Validate"/> for an item.</summary>
+    public FieldViolation Validate(ProtocolLimits limits)
+    {
+        if (!IsTokenId(TokenId)) return FieldViolation.Invalid("token_id");
+        if (!Fields.Text(DeviceName, limits.MaxNameBytes)) return FieldViolation.Invalid("device_name");
+        return FieldViolation.None;
+    }
+}
+
+/// <summary>Server → client: a user's tokens, in issue order.</summary>
+[MessagePackObject]
+public sealed class AdminTokenList : IMessage
+{
+    /// <summary>The tokens.</summary>
+    [Key(0)] public AdminTokenInfo[] Items { get; set; } = [];
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminTokenList;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits)
+    {
+        if (Items is null) return FieldViolation.Invalid("items");
+        foreach (var item in Items)
+        {
+            if (item is null || !item.Validate(limits).IsNone) return FieldViolation.Invalid("items");
+        }
+
+        return FieldViolation.None;
+    }
+}
+
+/// <summary>
+/// Client → server (administrators only): revoke one token of a user and close that device's sessions. Answered with Ok.
+/// </summary>
+[MessagePackObject]
+public sealed class AdminRevokeToken : IMessage
+{
+    /// <summary>The user.</summary>
+    [Key(0)] public string UserName { get; set; } = "";
+
+    /// <summary>The token id from AdminTokenList.</summary>
+    [Key(1)] public string TokenId { get; set; } = "";
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminRevokeToken;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits)
+    {
+        if (string.IsNullOrEmpty(UserName) || !Fields.Text(UserName, limits.MaxNameBytes)) return FieldViolation.Invalid("user_name");
+        if (!AdminTokenInfo.IsTokenId(TokenId)) return FieldViolation.Invalid("token_id");
+        return FieldViolation.None;
+    }
+}
+
+/// <summary>
+/// Client → server (administrators only): a page of one user's conversations as that user sees them. Answered with
+/// ConversationList.
+/// </summary>
+[MessagePackObject]
+public sealed class AdminListUserConversations : IMessage
+{
+    /// <summary>The user.</summary>
+    [Key(0)] public string UserName { get; set; } = "";
+
+    /// <summary>Start after this conversation id.</summary>
+    [Key(1)] public ulong AfterConversationId { get; set; }
+
+    /// <summary>Most conversations; 0 = the server's maximum.</summary>
+    [Key(2)] public uint Limit { get; set; }
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminListUserConversations;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        string.IsNullOrEmpty(UserName) || !Fields.Text(UserName, limits.MaxNameBytes) ? FieldViolation.Invalid("user_name") : FieldViolation.None;
+}
+
+/// <summary>Client → server (administrators only): set a member's role in a group. Answered with Ok.</summary>
+[MessagePackObject]
+public sealed class AdminSetRole : IMessage
+{
+    /// <summary>The group.</summary>
+    [Key(0)] public ulong ConversationId { get; set; }
+
+    /// <summary>The member.</summary>
+    [Key(1)] public ulong UserId { get; set; }
+
+    /// <summary>The new role.</summary>
+    [Key(2)] public MemberRole Role { get; set; }
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminSetRole;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits)
+    {
+        if (ConversationId == 0) return FieldViolation.Invalid("conversation_id");
+        if (UserId == 0) return FieldViolation.Invalid("user_id");
+        if (Role > MemberRole.Owner) return FieldViolation.Invalid("role");
+        return FieldViolation.None;
+    }
+}
+
+/// <summary>
+/// Client → server (administrators only): write a consistent copy of the store into a new directory on the broker's
+/// host. Answered with Ok once the copy is complete.
+/// </summary>
+[MessagePackObject]
+public sealed class AdminCheckpoint : IMessage
+{
+    /// <summary>The longest target directory accepted, in UTF-8 bytes (Linux's PATH_MAX).</summary>
+    public const int MaxPathBytes = 4096;
+
+    /// <summary>The directory to create, on the broker's host; must not exist yet. Relative paths are relative to the broker's working directory.</summary>
+    [Key(0)] public string TargetDirectory { get; set; } = "";
+
+    /// <inheritdoc/>
+    [IgnoreMember] public MessageType Type => MessageType.AdminCheckpoint;
+
+    /// <inheritdoc/>
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        string.IsNullOrWhiteSpace(TargetDirectory) || !Fields.Text(TargetDirectory, MaxPathBytes) || TargetDirectory.Contains('\0', StringComparison.Ordinal)
+            ? FieldViolation.Invalid("target_directory")
+            : FieldViolation.None;
+}

@@ -296,6 +296,18 @@ public interface IStoreStatistics
     StoreStatistics GetStatistics();
 }
 
+/// <summary>Online copies of a store, for operators.</summary>
+public interface IStoreCheckpoint
+{
+    /// <summary>
+    /// Writes a consistent copy of the store into <paramref name="targetDirectory"/>, which must not exist yet. The copy
+    /// opens as a store with the same data.
+    /// </summary>
+    /// <remarks>Completes when the copy is complete; appends and reads continue meanwhile.</remarks>
+    /// <exception cref="StorageException">The directory exists, or the copy could not be written.</exception>
+    Task CheckpointAsync(string targetDirectory);
+}
+
 /// <summary>Sizes and counts for operators.</summary>
 /// <param name="Conversations">Number of conversations.</param>
 /// <param name="Messages">Total entries over all logs (sum of heads).</param>

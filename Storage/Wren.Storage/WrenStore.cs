@@ -22,7 +22,7 @@ namespace Wren.Storage;
 /// work, flushes cursors and closes the database.
 /// </para>
 /// </remarks>
-public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursorStore, IUserStore, IStoreStatistics, IAsyncDisposable
+public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursorStore, IUserStore, IStoreStatistics, IStoreCheckpoint, IAsyncDisposable
 {
     private const uint InitialEpoch = 1;
 

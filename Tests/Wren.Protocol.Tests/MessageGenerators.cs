@@ -69,6 +69,8 @@ internal static class MessageGenerators
             PeerUserId = peer,
         });
 
+    private static readonly Gen<string> s_tokenId = Gen.Byte.Array[8].Select(bytes => Convert.ToHexStringLower(bytes));
+
     private static readonly Gen<Presence> s_presence = Gen.Select(Gen.ULong, Gen.Byte, Gen.Long,
         (user, status, lastSeen) => new Presence { UserId = user, Status = (PresenceStatus)status, LastSeenMs = lastSeen });
 
@@ -197,6 +199,26 @@ internal static class MessageGenerators
         {
             Connections = v[0], OnlineUsers = v[1], Users = v[2], Conversations = v[3], Messages = v[4], DiskBytes = v[5], UptimeMs = v[6], Delivered = v[7],
         }),
+        [MessageType.AdminInspectLog] = Gen.Select(s_nonZeroULong, Gen.ULong, Gen.UInt,
+            (conversation, from, limit) => (IMessage)new AdminInspectLog { ConversationId = conversation, FromSeq = from, Limit = limit }),
+        [MessageType.AdminLogPage] = Gen.Select(Gen.ULong, Gen.Byte, s_name, Gen.UInt, Gen.ULong, Gen.UInt, s_deliver.Array[0, 5], Gen.Bool,
+            (conversation, kind, title, epoch, head, members, entries, more) => (IMessage)new AdminLogPage
+            {
+                ConversationId = conversation, Kind = (ConversationKind)kind, Title = title, Epoch = epoch, Head = head, MemberCount = members, Entries = entries, More = more,
+            }),
+        [MessageType.AdminListTokens] = Text(s_limits.MaxNameBytes, minCodePoints: 1).Select(name => (IMessage)new AdminListTokens { UserName = name }),
+        [MessageType.AdminTokenList] = List(Gen.Select(s_tokenId, Gen.UInt, s_name, Gen.Long, Gen.Long, Gen.Bool,
+            (id, device, name, created, expires, revoked) => new AdminTokenInfo { TokenId = id, DeviceId = device, DeviceName = name, CreatedMs = created, ExpiresMs = expires, Revoked = revoked }))
+            .Select(items => (IMessage)new AdminTokenList { Items = items }),
+        [MessageType.AdminRevokeToken] = Gen.Select(Text(s_limits.MaxNameBytes, minCodePoints: 1), s_tokenId,
+            (name, id) => (IMessage)new AdminRevokeToken { UserName = name, TokenId = id }),
+        [MessageType.AdminListUserConversations] = Gen.Select(Text(s_limits.MaxNameBytes, minCodePoints: 1), Gen.ULong, Gen.UInt,
+            (name, after, limit) => (IMessage)new AdminListUserConversations { UserName = name, AfterConversationId = after, Limit = limit }),
+        [MessageType.AdminSetRole] = Gen.Select(s_nonZeroULong, s_nonZeroULong, Gen.Byte[0, 3],
+            (conversation, user, role) => (IMessage)new AdminSetRole { ConversationId = conversation, UserId = user, Role = (MemberRole)role }),
+        [MessageType.AdminCheckpoint] = Text(AdminCheckpoint.MaxPathBytes, minCodePoints: 1)
+            .Where(path => !string.IsNullOrWhiteSpace(path) && !path.Contains('\0', StringComparison.Ordinal))
+            .Select(path => (IMessage)new AdminCheckpoint { TargetDirectory = path }),
     };
 
     /// <summary>Any valid message of any type.</summary>

@@ -19,7 +19,10 @@ public class MessageTypeTests
         (0x40, "MarkRead", 'C'), (0x41, "ReadReceipt", 'S'), (0x42, "Typing", 'B'), (0x43, "Presence", 'S'), (0x44, "QueryPresence", 'C'),
         (0x45, "PresenceList", 'S'), (0x46, "ResolveUsers", 'C'), (0x47, "UserList", 'S'),
         (0x80, "AdminCreateUser", 'C'), (0x81, "AdminIssueToken", 'C'), (0x82, "AdminListUsers", 'C'), (0x83, "AdminSetDisabled", 'C'),
-        (0x84, "AdminStats", 'C'), (0x90, "AdminUser", 'S'), (0x91, "AdminToken", 'S'), (0x92, "AdminUserList", 'S'), (0x93, "AdminStatsResult", 'S'),
+        (0x84, "AdminStats", 'C'), (0x85, "AdminInspectLog", 'C'), (0x86, "AdminListTokens", 'C'), (0x87, "AdminRevokeToken", 'C'),
+        (0x88, "AdminListUserConversations", 'C'), (0x89, "AdminSetRole", 'C'), (0x8A, "AdminCheckpoint", 'C'),
+        (0x90, "AdminUser", 'S'), (0x91, "AdminToken", 'S'), (0x92, "AdminUserList", 'S'), (0x93, "AdminStatsResult", 'S'),
+        (0x94, "AdminLogPage", 'S'), (0x95, "AdminTokenList", 'S'),
     ];
 
     [Fact]

@@ -92,10 +92,10 @@ public static class WrenCli
             token.SetDescription("Administer device tokens (admin token).");
             token.AddCommand<TokenIssueCommand>("issue").WithDescription("Issue a token for a new device of a user; prints it once.")
                 .WithExample("token", "issue", "alice", "--device", "laptop", "--ttl", "30d");
-            token.AddCommand<NotSupportedCommand>("list").WithDescription("List a user's devices and tokens (not supported by the broker yet).")
-                .WithData(new NotSupported("listing tokens", "`wren user disable USER` refuses all of a user's tokens"));
-            token.AddCommand<NotSupportedCommand>("revoke").WithDescription("Revoke one device's token (not supported by the broker yet).")
-                .WithData(new NotSupported("revoking a single token", "`wren user disable USER` closes the user's sessions and refuses all its tokens"));
+            token.AddCommand<TokenListCommand>("list").WithDescription("List a user's tokens: id, device, expiry, revoked.")
+                .WithExample("token", "list", "alice");
+            token.AddCommand<TokenRevokeCommand>("revoke").WithDescription("Revoke one token: it stops authenticating and its device's sessions close.")
+                .WithExample("token", "revoke", "alice", "0123456789abcdef");
         });
         config.AddBranch("group", group =>
         {
@@ -105,8 +105,8 @@ public static class WrenCli
             group.AddCommand<GroupAddCommand>("add").WithDescription("Add members to a group.");
             group.AddCommand<GroupRemoveCommand>("remove").WithDescription("Remove members from a group.");
             group.AddCommand<GroupMembersCommand>("members").WithDescription("List a group's members with roles and presence.");
-            group.AddCommand<NotSupportedCommand>("role").WithDescription("Change a member's role (not supported by the broker yet).")
-                .WithData(new NotSupported("changing a member's role (admin, muted)"));
+            group.AddCommand<GroupRoleCommand>("role").WithDescription("Set a member's role: member, muted, admin or owner (admin token).")
+                .WithExample("group", "role", "5", "bob", "admin");
         });
         config.AddCommand<ChatCommand>("chat").WithDescription("Chat in the terminal: conversations, history, live messages, receipts and typing.")
             .WithExample("chat", "--token-file", "alice.token");
@@ -114,13 +114,14 @@ public static class WrenCli
             .WithExample("send", "--to", "bob", "hello", "--token-file", "alice.token");
         config.AddCommand<TailCommand>("tail").WithDescription("Print recent messages, and with --follow new ones as they arrive.")
             .WithExample("tail", "--follow", "--token-file", "bob.token");
-        config.AddCommand<ConversationsCommand>("conversations").WithDescription("List the token user's conversations with unread counts.");
-        config.AddCommand<NotSupportedCommand>("log").WithDescription("Inspect any conversation's log as administrator (not supported by the broker yet).")
-            .WithData(new NotSupported("inspecting another user's conversation log", "a member can read a conversation with `wren tail --conversation ID`"));
+        config.AddCommand<ConversationsCommand>("conversations").WithDescription("List the token user's conversations with unread counts; --user NAME lists another user's (admin token).");
+        config.AddCommand<LogCommand>("log").WithDescription("Inspect any conversation's log as administrator: head, epoch and entries (admin token).")
+            .WithExample("log", "7", "--from", "1", "--count", "50");
         config.AddCommand<DemoCommand>("demo").WithDescription("Two users, five devices going offline and back: prove every history is identical and gap-free (admin token).");
         config.AddCommand<DoctorCommand>("doctor").WithDescription("Check connectivity, TLS certificate, clock skew and the token, with what to do about each problem.");
         config.AddCommand<StatsCommand>("stats").WithDescription("Broker statistics (admin token).");
-        config.AddCommand<BackupCommand>("backup").WithDescription("Print the backup procedure.");
+        config.AddCommand<BackupCommand>("backup").WithDescription("Write a consistent checkpoint of the running broker's store into a new directory (admin token).")
+            .WithExample("backup", "--to", "/var/backups/wren-2026-01-01");
         config.AddCommand<RestoreCommand>("restore").WithDescription("Print the restore procedure.");
     }
 }

@@ -11,15 +11,19 @@ internal abstract class ConnectedCommand<TSettings>(CliOutput output) : WrenComm
     /// <summary>Which token the command runs with.</summary>
     protected abstract TokenUse TokenUse { get; }
 
+    /// <summary>Which token the command runs with for these settings; <see cref="TokenUse"/> unless a flag changes it.</summary>
+    protected virtual TokenUse TokenUseFor(TSettings settings) => TokenUse;
+
     protected sealed override async Task<int> RunAsync(TSettings settings, CancellationToken cancellationToken)
     {
-        var connection = ConnectionResolver.Resolve(settings, Host, TokenUse);
+        var use = TokenUseFor(settings);
+        var connection = ConnectionResolver.Resolve(settings, Host, use);
         await using var client = await CliConnect.ConnectAsync(connection, cancellationToken, options => Configure(settings, options)).ConfigureAwait(false);
         try
         {
             return await RunAsync(client, settings, cancellationToken).ConfigureAwait(false);
         }
-        catch (WrenClientException ex) when (ex.Code == ErrorCode.Forbidden && TokenUse == TokenUse.Admin)
+        catch (WrenClientException ex) when (ex.Code == ErrorCode.Forbidden && use == TokenUse.Admin)
         {
             throw Failures.AdminRefused(connection);
         }

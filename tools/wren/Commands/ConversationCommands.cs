@@ -28,6 +28,33 @@ internal static class Conversations
         }
     }
 
+    /// <summary>Every conversation of another user, as that user sees them (administrators only).</summary>
+    public static async Task<List<ConversationInfo>> ListAllOfAsync(WrenClient client, string userName, CancellationToken cancellationToken)
+    {
+        var all = new List<ConversationInfo>();
+        ulong after = 0;
+        while (true)
+        {
+            ConversationList page;
+            try
+            {
+                page = await client.AdminListUserConversationsAsync(userName, after, 0, cancellationToken).ConfigureAwait(false);
+            }
+            catch (WrenClientException ex) when (ex.Code == Wren.Protocol.ErrorCode.NotFound)
+            {
+                throw new CliException($"no user named '{userName}'");
+            }
+
+            all.AddRange(page.Items);
+            if (!page.More || page.Items.Length == 0)
+            {
+                return all;
+            }
+
+            after = page.Items[^1].ConversationId;
+        }
+    }
+
     /// <summary>
     /// The direct conversation with a user: found in the caller's list when it exists, opened (created) otherwise.
     /// </summary>
@@ -63,14 +90,29 @@ internal static class Conversations
             : throw CliException.Usage($"'{text}' is not a {what} id (a positive number; `wren conversations` lists them)");
 }
 
-/// <summary><c>wren conversations [--json]</c>: the caller's conversations with unread counts.</summary>
-internal sealed class ConversationsCommand(CliOutput output) : ConnectedCommand<JsonConnectionSettings>(output)
+internal sealed class ConversationsSettings : JsonConnectionSettings
+{
+    [CommandOption("--user <NAME>")]
+    [Description("List this user's conversations instead of the token user's (admin token).")]
+    public string? User { get; init; }
+}
+
+/// <summary>
+/// <c>wren conversations [--json]</c>: the caller's conversations with unread counts; with <c>--user NAME</c> (admin
+/// token), another user's, as that user sees them.
+/// </summary>
+internal sealed class ConversationsCommand(CliOutput output) : ConnectedCommand<ConversationsSettings>(output)
 {
     protected override TokenUse TokenUse => TokenUse.User;
 
-    protected override async Task<int> RunAsync(WrenClient client, JsonConnectionSettings settings, CancellationToken cancellationToken)
+    protected override TokenUse TokenUseFor(ConversationsSettings settings) => settings.User is null ? TokenUse.User : TokenUse.Admin;
+
+    protected override async Task<int> RunAsync(WrenClient client, ConversationsSettings settings, CancellationToken cancellationToken)
     {
-        var list = await Conversations.ListAllAsync(client, cancellationToken).ConfigureAwait(false);
+        var list = settings.User is null
+            ? await Conversations.ListAllAsync(client, cancellationToken).ConfigureAwait(false)
+            : await Conversations.ListAllOfAsync(client, settings.User, cancellationToken).ConfigureAwait(false);
+        string owner = settings.User ?? client.Session?.UserName ?? "the user";
         var names = await Users.NamesAsync(client, list.Select(c => c.PeerUserId), cancellationToken).ConfigureAwait(false);
         if (settings.Json)
         {
@@ -93,7 +135,9 @@ internal sealed class ConversationsCommand(CliOutput output) : ConnectedCommand<
 
         if (list.Count == 0)
         {
-            Output.Note($"{client.Session?.UserName} has no conversations yet (start one with `wren send --to USER TEXT` or `wren group create TITLE`)");
+            Output.Note(settings.User is null
+                ? $"{owner} has no conversations yet (start one with `wren send --to USER TEXT` or `wren group create TITLE`)"
+                : $"{owner} has no conversations");
         }
 
         Output.Table(

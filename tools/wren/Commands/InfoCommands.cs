@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
+using Wren.Cli.Connection;
+using Wren.Client;
 
 namespace Wren.Cli.Commands;
 
@@ -27,27 +29,50 @@ internal sealed class NotSupportedCommand(CliOutput output) : AsyncCommand<AnyAr
 /// <summary>Registration data of a <see cref="NotSupportedCommand"/>.</summary>
 internal sealed record NotSupported(string What, string? Instead = null);
 
-/// <summary><c>wren backup</c>: the documented procedure (the broker has no online backup operation yet).</summary>
-internal sealed class BackupCommand(CliOutput output) : WrenCommand<EmptyCommandSettings>(output)
+internal sealed class BackupSettings : ConnectionSettings
 {
-    public const string Procedure = """
-        Backing up a Wren broker (see docs/operations.md, "Backup and restore"):
+    [CommandOption("--to <DIR>")]
+    [Description("New directory for the checkpoint, on the broker's host; must not exist yet. Required.")]
+    public string? To { get; init; }
+
+    public override Spectre.Console.ValidationResult Validate() =>
+        string.IsNullOrWhiteSpace(To)
+            ? Spectre.Console.ValidationResult.Error("--to DIR is required (a new directory on the broker's host for the checkpoint)")
+            : base.Validate();
+}
+
+/// <summary>
+/// <c>wren backup --to DIR</c>: the running broker writes a consistent checkpoint of its store into DIR, a new
+/// directory on the broker's host (admin token); then prints how to restore from it.
+/// </summary>
+internal sealed class BackupCommand(CliOutput output) : ConnectedCommand<BackupSettings>(output)
+{
+    /// <summary>How to restore the store from the checkpoint in <paramref name="checkpoint"/>.</summary>
+    public static string RestoreProcedure(string checkpoint) => $"""
+        To restore from this checkpoint (see docs/operations.md, "Backup and restore"):
 
           1. Stop the broker (Ctrl+C, or SIGTERM): it flushes and closes its storage.
-          2. Copy the whole data directory, e.g.
-               tar -C /path/to -czf wren-backup-$(date +%Y%m%d-%H%M%S).tar.gz data
-             It holds db/ (RocksDB: messages, users, tokens, cursors), dev-cert.pfx and admin.token;
-             keep the copy as private as the original (it contains the administrator's token).
-          3. Start the broker again (./run.sh).
+          2. Move the current store aside (do not merge directories):
+               mv data/db data/db.before-restore
+          3. Put the checkpoint in its place:
+               cp -a {checkpoint} data/db
+          4. Start the broker (./run.sh).
 
-        An online backup is not possible yet: the storage layer can write a consistent checkpoint
-        (WrenStore.CheckpointAsync), but the broker does not expose it over the wire.
+        The checkpoint holds the store only (messages, users, tokens, cursors); keep data/dev-cert.pfx
+        and data/admin.token as they are. Keep the checkpoint as private as the data directory.
         """;
 
-    protected override Task<int> RunAsync(EmptyCommandSettings settings, CancellationToken cancellationToken)
+    protected override TokenUse TokenUse => TokenUse.Admin;
+
+    protected override async Task<int> RunAsync(WrenClient client, BackupSettings settings, CancellationToken cancellationToken)
     {
-        Output.Line(Procedure);
-        return Task.FromResult(ExitCodes.Success);
+        // Administration runs on the broker's host (loopback), so a relative DIR is resolved here.
+        string target = Host.ResolvePath(settings.To!);
+        await client.AdminCheckpointAsync(target, cancellationToken).ConfigureAwait(false);
+        Output.Line($"wrote a checkpoint of the broker's store to {target} (on the broker's host)");
+        Output.Line();
+        Output.Line(RestoreProcedure(target));
+        return ExitCodes.Success;
     }
 }
 
