@@ -2,17 +2,21 @@ using System.Text;
 
 namespace Wren.Protocol;
 
-/// <summary>A message contract: the decoded body of one frame type.</summary>
-public interface IMessage
+/// <summary>A contract (a message, or an item nested in one) whose fields are checked against the limits after decoding.</summary>
+public interface IValidated
 {
-    /// <summary>The frame type that carries this message.</summary>
-    MessageType Type { get; }
-
     /// <summary>
     /// Checks every field against <paramref name="limits"/>. Returns <see cref="FieldViolation.None"/> when all hold,
     /// otherwise the error code and the name of the first field that does not.
     /// </summary>
     FieldViolation Validate(ProtocolLimits limits);
+}
+
+/// <summary>A message contract: the decoded body of one frame type.</summary>
+public interface IMessage : IValidated
+{
+    /// <summary>The frame type that carries this message.</summary>
+    MessageType Type { get; }
 }
 
 /// <summary>A field that breaks a limit: the error to report and the field's name (safe to send to the client).</summary>
@@ -46,6 +50,26 @@ internal static class Fields
 
     /// <summary>True when the list is present and holds at most <paramref name="maxItems"/> items.</summary>
     public static bool List<T>(T[]? items, int maxItems) => items is not null && items.Length <= maxItems;
+
+    /// <summary>True when the list is present and every item is present and passes its own validation.</summary>
+    public static bool AllValid<T>(T[]? items, ProtocolLimits limits)
+        where T : IValidated
+    {
+        if (items is null)
+        {
+            return false;
+        }
+
+        foreach (var item in items)
+        {
+            if (item is null || !item.Validate(limits).IsNone)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>True when every text of the list passes <see cref="Text"/>.</summary>
     public static bool TextList(string[]? items, int maxItems, int maxBytes)

@@ -137,16 +137,8 @@ public sealed class AdminUserList : IMessage
     [IgnoreMember] public MessageType Type => MessageType.AdminUserList;
 
     /// <inheritdoc/>
-    public FieldViolation Validate(ProtocolLimits limits)
-    {
-        if (Items is null) return FieldViolation.Invalid("items");
-        foreach (var item in Items)
-        {
-            if (item is null || !item.Validate(limits).IsNone) return FieldViolation.Invalid("items");
-        }
-
-        return FieldViolation.None;
-    }
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        Fields.AllValid(Items, limits) ? FieldViolation.None : FieldViolation.Invalid("items");
 }
 
 /// <summary>Client → server (administrators only): disable or enable a user. Disabling closes the user's sessions. Answered with Ok.</summary>
@@ -300,7 +292,7 @@ public sealed class AdminListTokens : IMessage
 
 /// <summary>One stored token as administrators see it: an id derived from its hash, never the secret.</summary>
 [MessagePackObject]
-public sealed class AdminTokenInfo
+public sealed class AdminTokenInfo : IValidated
 {
     /// <summary>The number of hex characters of a token id (the first 8 bytes of the token's SHA-256).</summary>
     public const int IdLength = 16;
@@ -342,7 +334,7 @@ public sealed class AdminTokenInfo
         return true;
     }
 
-    /// <summary>The checks of <see cref="IMessage.Validate"/> for an item.</summary>
+    /// <inheritdoc/>
     public FieldViolation Validate(ProtocolLimits limits)
     {
         if (!IsTokenId(TokenId)) return FieldViolation.Invalid("token_id");
@@ -362,16 +354,8 @@ public sealed class AdminTokenList : IMessage
     [IgnoreMember] public MessageType Type => MessageType.AdminTokenList;
 
     /// <inheritdoc/>
-    public FieldViolation Validate(ProtocolLimits limits)
-    {
-        if (Items is null) return FieldViolation.Invalid("items");
-        foreach (var item in Items)
-        {
-            if (item is null || !item.Validate(limits).IsNone) return FieldViolation.Invalid("items");
-        }
-
-        return FieldViolation.None;
-    }
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        Fields.AllValid(Items, limits) ? FieldViolation.None : FieldViolation.Invalid("items");
 }
 
 /// <summary>

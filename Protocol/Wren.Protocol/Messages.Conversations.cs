@@ -227,14 +227,6 @@ public sealed class ConversationList : IMessage
     [IgnoreMember] public MessageType Type => MessageType.ConversationList;
 
     /// <inheritdoc/>
-    public FieldViolation Validate(ProtocolLimits limits)
-    {
-        if (Items is null) return FieldViolation.Invalid("items");
-        foreach (var item in Items)
-        {
-            if (item is null || !item.Validate(limits).IsNone) return FieldViolation.Invalid("items");
-        }
-
-        return FieldViolation.None;
-    }
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        Fields.AllValid(Items, limits) ? FieldViolation.None : FieldViolation.Invalid("items");
 }

@@ -151,14 +151,6 @@ public sealed class HistoryPage : IMessage
     [IgnoreMember] public MessageType Type => MessageType.HistoryPage;
 
     /// <inheritdoc/>
-    public FieldViolation Validate(ProtocolLimits limits)
-    {
-        if (Messages is null) return FieldViolation.Invalid("messages");
-        foreach (var message in Messages)
-        {
-            if (message is null || !message.Validate(limits).IsNone) return FieldViolation.Invalid("messages");
-        }
-
-        return FieldViolation.None;
-    }
+    public FieldViolation Validate(ProtocolLimits limits) =>
+        Fields.AllValid(Messages, limits) ? FieldViolation.None : FieldViolation.Invalid("messages");
 }
