@@ -17,9 +17,13 @@ public sealed partial class WrenClient
     {
         var tcp = new TcpClient { NoDelay = true };
         Stream stream;
+
+        // Connect and TLS get the request timeout too, so a server that accepts but never answers cannot hold a reconnect.
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connectTimeout.CancelAfter(_options.RequestTimeout);
         try
         {
-            await tcp.ConnectAsync(_options.Host, _options.Port, cancellationToken).ConfigureAwait(false);
+            await tcp.ConnectAsync(_options.Host, _options.Port, connectTimeout.Token).ConfigureAwait(false);
             stream = tcp.GetStream();
             if (_options.UseTls)
             {
@@ -30,7 +34,7 @@ public sealed partial class WrenClient
                         TargetHost = _options.TargetHost ?? _options.Host,
                         RemoteCertificateValidationCallback = ValidateCertificate,
                     },
-                    cancellationToken).ConfigureAwait(false);
+                    connectTimeout.Token).ConfigureAwait(false);
                 stream = tls;
             }
         }
@@ -63,6 +67,7 @@ public sealed partial class WrenClient
         }
 
         var readLoop = ReadLoopAsync(reader, stream);
+        StartKeepAlive(stream, readLoop);
         if (reconnect)
         {
             // Counted before pending sends go out again, so a caller that saw them acknowledged sees the reconnect too.
@@ -159,6 +164,7 @@ public sealed partial class WrenClient
             while (true)
             {
                 var result = await reader.ReadAsync(_disposing.Token).ConfigureAwait(false);
+                MarkReceived();
                 var buffer = result.Buffer;
                 var frames = new List<(uint RequestId, IMessage Message)>();
                 while (true)

@@ -3,6 +3,7 @@
 # the broker SIGKILLed every 10 ± 5 s and restarted on the same data directory and port; then every conversation is read
 # back from a fresh device. Then the negative control (WREN_CONTROL_SECONDS, default 60; the broker acknowledges
 # before its writes are durable), which must report losses.
+# SIGSTOP/SIGCONT pauses instead of kills: tools/crash/pause.sh (the same harness with --fault pause).
 # Usage: tools/crash/crash.sh [extra harness arguments, e.g. --seed 7 --json]   (not part of CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -14,6 +14,8 @@ public sealed class BrokerProcess : IAsyncDisposable
     private readonly string _brokerPath;
     private readonly string _dataDirectory;
     private readonly bool _ackBeforeDurable;
+    private readonly IReadOnlyList<string> _extraArguments;
+    private readonly bool _ownSession;
     private readonly Lock _lock = new();
     private readonly List<string> _samples = [];
     private Process? _process;
@@ -21,8 +23,10 @@ public sealed class BrokerProcess : IAsyncDisposable
     private int _errors;
 
     /// <summary>Creates the controller; nothing starts until <see cref="StartAsync"/>.</summary>
-    public BrokerProcess(string brokerPath, string dataDirectory, bool ackBeforeDurable)
+    public BrokerProcess(string brokerPath, string dataDirectory, bool ackBeforeDurable, IReadOnlyList<string>? extraArguments = null, bool ownSession = false)
     {
+        _ownSession = ownSession && File.Exists(SetSid);
+        _extraArguments = extraArguments ?? [];
         _brokerPath = brokerPath;
         _dataDirectory = dataDirectory;
         _ackBeforeDurable = ackBeforeDurable;
@@ -103,6 +107,44 @@ public sealed class BrokerProcess : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>Stops the broker with SIGSTOP: the process, its sockets and its connections stay, it just runs no more.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>True while the broker process is stopped (state T in /proc), false when it runs; null when unknown.</summary>
+    public bool? IsStopped()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process?.Id ?? 0}/stat");
+            // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
+            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
+            return state is 'T' or 't';
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Lets a stopped broker run again with SIGCONT.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The broker is not running.");
+        var start = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        start.ArgumentList.Add("-" + signal);
+        start.ArgumentList.Add(process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var kill = Process.Start(start) ?? throw new InvalidOperationException("kill did not start.");
+        var error = await kill.StandardError.ReadToEndAsync().ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await kill.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed ({kill.ExitCode}): {error.Trim()}");
+        }
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
@@ -114,18 +156,31 @@ public sealed class BrokerProcess : IAsyncDisposable
 
     private async Task StartOnceAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        // In its own session (setsid execs in place, so the pid stays the broker's): when a process group holding a
+        // stopped process becomes orphaned, the kernel sends the whole group SIGHUP and SIGCONT, which would end a pause
+        // early whenever an unrelated process of the harness's group (a shell, a build node) exits.
+        var start = new ProcessStartInfo(_ownSession ? SetSid : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (_ownSession)
+        {
+            start.ArgumentList.Add(DotnetHost());
+        }
+
         start.ArgumentList.Add(_brokerPath);
         start.ArgumentList.Add("--data-dir");
         start.ArgumentList.Add(_dataDirectory);
         start.ArgumentList.Add("--port");
         start.ArgumentList.Add(Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.ArgumentList.Add("--Wren:Testing:AckBeforeDurable=" + (_ackBeforeDurable ? "true" : "false"));
+        foreach (var argument in _extraArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         // Rate limits stay at their defaults; the load stays below them. Informational logs would only fill the pipe.
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft"] = "Warning";
@@ -225,6 +280,8 @@ public sealed class BrokerProcess : IAsyncDisposable
         listener.Stop();
         return port;
     }
+
+    private const string SetSid = "/usr/bin/setsid";
 
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";

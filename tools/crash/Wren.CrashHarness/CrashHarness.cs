@@ -51,6 +51,7 @@ public static class CrashHarness
         private readonly CrashReport _report = new()
         {
             Mode = options.AckBeforeDurable ? "ack-before-durable" : "durable",
+            Fault = options.Fault == FaultMode.Pause ? "pause" : "kill",
             Seed = seed,
             Clients = options.Clients,
             Rate = options.Rate,
@@ -62,10 +63,11 @@ public static class CrashHarness
         private string _probeToken = "";
         private string _verifierToken = "";
         private int _probes;
+        private CursorReader? _reader;
 
         public async Task<CrashReport> ExecuteAsync()
         {
-            _broker = new BrokerProcess(options.BrokerPath, _dataDirectory, options.AckBeforeDurable);
+            _broker = new BrokerProcess(options.BrokerPath, _dataDirectory, options.AckBeforeDurable, BrokerArguments(), ownSession: options.Fault == FaultMode.Pause);
             await _broker.StartAsync(options.AcceptTimeout, cancellationToken).ConfigureAwait(false);
             Log($"broker on 127.0.0.1:{_broker.Port}, data in {_dataDirectory}, mode {_report.Mode}, seed {seed}");
             await SetUpAsync().ConfigureAwait(false);
@@ -89,18 +91,22 @@ public static class CrashHarness
                 }
 
                 await Task.Delay(next, cancellationToken).ConfigureAwait(false);
-                await KillAndRestartAsync().ConfigureAwait(false);
+                await FaultAsync().ConfigureAwait(false);
                 await ResendSampleAsync().ConfigureAwait(false);
             }
 
             await loadStop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(load).ConfigureAwait(false);
-            Log($"load stopped after {clock.Elapsed.TotalSeconds:0.0} s; final kill");
+            IsLoadStopped = true;
+            Log($"load stopped after {clock.Elapsed.TotalSeconds:0.0} s; final {_report.Fault}");
 
-            // One more crash with the load stopped: the last acknowledgements are checked after a restart too.
-            await KillAndRestartAsync().ConfigureAwait(false);
+            // One more fault with the load stopped: the last acknowledgements are checked after a restart (or resume) too.
+            await FaultAsync().ConfigureAwait(false);
             await DrainAsync().ConfigureAwait(false);
             await VerifyAsync().ConfigureAwait(false);
+            await CheckReaderAsync().ConfigureAwait(false);
+            _report.ClientReconnects = _clients.Sum(c => c.Client.Reconnects);
+            _report.ClientIdleDrops = _clients.Sum(c => c.Client.IdleDrops);
 
             _report.SkippedTicks = _clients.Sum(c => c.Skipped);
             _report.BrokerWarnings = _broker.Warnings;
@@ -111,6 +117,11 @@ public static class CrashHarness
 
         public async ValueTask DisposeAsync()
         {
+            if (_reader is not null)
+            {
+                await _reader.DisposeAsync().ConfigureAwait(false);
+            }
+
             foreach (var client in _clients)
             {
                 await client.DisposeAsync().ConfigureAwait(false);
@@ -170,7 +181,20 @@ public static class CrashHarness
                     options.MaxInFlightPerClient, _random.Next(), cancellationToken).ConfigureAwait(false));
             }
 
-            Log($"{options.Clients} clients connected, {options.Conversations} conversations");
+            if (options.Fault == FaultMode.Pause)
+            {
+                string readerToken;
+                await using (var admin = await WrenClient.ConnectAsync(ClientOptions(adminToken, reconnect: false), cancellationToken).ConfigureAwait(false))
+                {
+                    readerToken = (await admin.AdminIssueTokenAsync(_runId + "-probe", "reader", cancellationToken: cancellationToken).ConfigureAwait(false)).Token;
+                }
+
+                var readerOptions = ClientOptions(readerToken, reconnect: true);
+                readerOptions.SyncOnConnect = true;
+                _reader = await CursorReader.ConnectAsync(readerOptions, cancellationToken).ConfigureAwait(false);
+            }
+
+            Log($"{options.Clients} clients connected, {options.Conversations} conversations" + (_reader is null ? "" : ", 1 reading device"));
         }
 
         private WrenClientOptions ClientOptions(string token, bool reconnect) => new()
@@ -184,8 +208,143 @@ public static class CrashHarness
             SyncOnConnect = false,
             MinReconnectDelay = TimeSpan.FromMilliseconds(50),
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
-            RequestTimeout = TimeSpan.FromSeconds(reconnect ? 30 : 5),
+            RequestTimeout = reconnect ? options.EffectiveRequestTimeout : TimeSpan.FromSeconds(5),
         };
+
+        private List<string> BrokerArguments()
+        {
+            var arguments = new List<string>();
+            if (options.EffectivePingInterval is { } ping)
+            {
+                arguments.Add("--Wren:Limits:PingInterval=" + ping.ToString("c", CultureInfo.InvariantCulture));
+            }
+
+            if (options.EffectiveIdleTimeout is { } idle)
+            {
+                arguments.Add("--Wren:Limits:IdleTimeout=" + idle.ToString("c", CultureInfo.InvariantCulture));
+            }
+
+            return arguments;
+        }
+
+        private Task FaultAsync() => options.Fault == FaultMode.Pause ? PauseAndResumeAsync() : KillAndRestartAsync();
+
+        /// <summary>SIGSTOP for a random time in [PauseMin, PauseMax], SIGCONT, then measure until writes are accepted again.</summary>
+        private async Task PauseAndResumeAsync()
+        {
+            var pause = options.PauseMin + ((options.PauseMax - options.PauseMin) * _random.NextDouble());
+            var dropsBefore = _clients.Sum(c => c.Client.IdleDrops);
+            await _broker!.PauseAsync().ConfigureAwait(false);
+            _report.Pauses++;
+            var stopped = Stopwatch.GetTimestamp();
+            var inFlight = 0;
+            try
+            {
+                // Watch that the broker stays stopped; if something continued it, stop it again and count it.
+                var interrupted = false;
+                while (Stopwatch.GetElapsedTime(stopped) < pause)
+                {
+                    var left = pause - Stopwatch.GetElapsedTime(stopped);
+                    if (left <= TimeSpan.Zero)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                    if (_broker.IsStopped() == false)
+                    {
+                        interrupted = true;
+                        await _broker.PauseAsync().ConfigureAwait(false);
+                    }
+                }
+
+                if (interrupted)
+                {
+                    _report.PausesInterrupted++;
+                    Log($"pause {_report.Pauses}: the broker was continued by someone else during the pause; stopped it again");
+                }
+
+                // Everything waiting now (sent before or during the pause) must resolve once after the SIGCONT.
+                inFlight = _ledger.MarkInFlight();
+            }
+            finally
+            {
+                await _broker.ResumeAsync().ConfigureAwait(false);
+            }
+
+            var resumed = Stopwatch.GetTimestamp();
+            var paused = Stopwatch.GetElapsedTime(stopped, resumed).TotalSeconds;
+            _report.PauseSeconds.Add(Math.Round(paused, 2));
+            var dropped = _clients.Sum(c => c.Client.IdleDrops) - dropsBefore;
+            await ProbeUntilAcceptedAsync().ConfigureAwait(false);
+            var toAccept = Stopwatch.GetElapsedTime(resumed).TotalMilliseconds;
+            _report.TimeToAcceptMs.Add(Math.Round(toAccept, 1));
+            _report.MaxTimeToAcceptMs = Math.Max(_report.MaxTimeToAcceptMs, Math.Round(toAccept, 1));
+
+            // Every load client writing again: its first ack after the SIGCONT (only while the load runs).
+            var allWriting = "";
+            if (_clients.Count > 0 && _clients.All(c => c.LastAckTimestamp > 0) && !IsLoadStopped)
+            {
+                var deadline = Stopwatch.StartNew();
+                while (_clients.Any(c => c.LastAckTimestamp < resumed) && deadline.Elapsed < options.AcceptTimeout)
+                {
+                    await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (_clients.Any(c => c.LastAckTimestamp < resumed))
+                {
+                    Problem($"pause {_report.Pauses}: a load client got no ack within {options.AcceptTimeout.TotalSeconds:0} s of the SIGCONT");
+                }
+                else
+                {
+                    var all = Stopwatch.GetElapsedTime(resumed).TotalMilliseconds;
+                    _report.MaxResumeToAllClientsMs = Math.Max(_report.MaxResumeToAllClientsMs, Math.Round(all, 1));
+                    allWriting = $", every load client acknowledged again after {all:0} ms";
+                }
+            }
+
+            Log($"pause {_report.Pauses}: {paused:0.0} s, {inFlight} sends waiting at the SIGCONT, {dropped} client connections dropped as idle during the pause; " +
+                $"writes accepted {toAccept:0} ms after the SIGCONT{allWriting}");
+        }
+
+        private bool IsLoadStopped { get; set; }
+
+        /// <summary>The reading device must have every stored entry, each once and in order, resumed across the pauses.</summary>
+        private async Task CheckReaderAsync()
+        {
+            if (_reader is null)
+            {
+                return;
+            }
+
+            var deadline = Stopwatch.StartNew();
+            while (_conversations.Any(c => _reader.Last(c) < _storedMax.GetValueOrDefault(c)) && deadline.Elapsed < options.DrainTimeout)
+            {
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            }
+
+            _report.ReaderDelivered = _reader.Delivered;
+            _report.ReaderGaps = _reader.Gaps;
+            _report.ReaderRepeats = _reader.Repeats;
+            _report.ReaderReconnects = _reader.Reconnects;
+            _report.ReaderIdleDrops = _reader.IdleDrops;
+            foreach (var conversation in _conversations)
+            {
+                var behind = _storedMax.GetValueOrDefault(conversation) - _reader.Last(conversation);
+                if (behind > 0)
+                {
+                    _report.ReaderMissing += (int)behind;
+                    Problem($"reading device: conversation {conversation} ends at seq {_reader.Last(conversation)}, the log at {_storedMax.GetValueOrDefault(conversation)}");
+                }
+            }
+
+            if (_report.ReaderGaps + _report.ReaderRepeats > 0)
+            {
+                Problem($"reading device: {_report.ReaderGaps} gaps and {_report.ReaderRepeats} repeated seqs in what the SDK delivered");
+            }
+        }
+
+        private readonly Dictionary<ulong, ulong> _storedMax = [];
 
         private async Task KillAndRestartAsync()
         {
@@ -319,6 +478,7 @@ public static class CrashHarness
                 }
 
                 entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                _storedMax[conversation] = entries.Count == 0 ? 0 : entries[^1].Seq;
                 _report.StoredEntries += entries.Count;
                 ulong expected = 1;
                 foreach (var entry in entries)

@@ -1,5 +1,15 @@
 namespace Wren.CrashHarness;
 
+/// <summary>The fault the harness injects.</summary>
+public enum FaultMode
+{
+    /// <summary>SIGKILL the broker and start it again on the same data directory and port.</summary>
+    Kill,
+
+    /// <summary>SIGSTOP the broker for a random time, then SIGCONT it (the process and its connections stay).</summary>
+    Pause,
+}
+
 /// <summary>What the crash harness runs: load, fault schedule and the broker to run it against.</summary>
 public sealed class CrashOptions
 {
@@ -9,7 +19,28 @@ public sealed class CrashOptions
     /// <summary>How long load and kills run. Default 60 s.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Mean time between kills. Default 10 s (the "every 10 ± 5 s").</summary>
+    /// <summary>Kill (default) or pause.</summary>
+    public FaultMode Fault { get; set; } = FaultMode.Kill;
+
+    /// <summary>Shortest pause (SIGSTOP to SIGCONT) in pause mode. Default 5 s.</summary>
+    public TimeSpan PauseMin { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest pause in pause mode. Default 30 s.</summary>
+    public TimeSpan PauseMax { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The broker's ping interval (<c>Wren:Limits:PingInterval</c>), announced to clients in Welcome. Null: the broker's
+    /// default in kill mode, 1 s in pause mode, so clients notice a stopped broker well within the shortest pause.
+    /// </summary>
+    public TimeSpan? BrokerPingInterval { get; set; }
+
+    /// <summary>The broker's idle timeout (<c>Wren:Limits:IdleTimeout</c>); SDK clients drop a connection silent for this long. Null: default in kill mode, 3 s in pause mode.</summary>
+    public TimeSpan? BrokerIdleTimeout { get; set; }
+
+    /// <summary>The load clients' RequestTimeout (handshake and requests). Null: 30 s in kill mode, 5 s in pause mode.</summary>
+    public TimeSpan? ClientRequestTimeout { get; set; }
+
+    /// <summary>Mean time between kills (in pause mode: between the end of one pause and the start of the next). Default 10 s (the "every 10 ± 5 s").</summary>
     public TimeSpan KillEvery { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Uniform jitter around <see cref="KillEvery"/>. Default 5 s.</summary>
@@ -54,6 +85,12 @@ public sealed class CrashOptions
     /// <summary>Where progress lines go; null for none.</summary>
     public TextWriter? Log { get; set; }
 
+    internal TimeSpan? EffectivePingInterval => BrokerPingInterval ?? (Fault == FaultMode.Pause ? TimeSpan.FromSeconds(1) : null);
+
+    internal TimeSpan? EffectiveIdleTimeout => BrokerIdleTimeout ?? (Fault == FaultMode.Pause ? TimeSpan.FromSeconds(3) : null);
+
+    internal TimeSpan EffectiveRequestTimeout => ClientRequestTimeout ?? TimeSpan.FromSeconds(Fault == FaultMode.Pause ? 5 : 30);
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(BrokerPath) || !File.Exists(BrokerPath))
@@ -64,6 +101,16 @@ public sealed class CrashOptions
         if (Clients < 1 || Rate <= 0 || Conversations < 1 || BodyBytes < 16 || ResendSample < 0 || MaxInFlightPerClient < 1)
         {
             throw new ArgumentException("Clients, Rate, Conversations, MaxInFlightPerClient must be positive, BodyBytes at least 16 and ResendSample not negative.");
+        }
+
+        if (Fault == FaultMode.Pause && (PauseMin <= TimeSpan.Zero || PauseMax < PauseMin))
+        {
+            throw new ArgumentException("PauseMin must be positive and PauseMax at least PauseMin.");
+        }
+
+        if (BrokerIdleTimeout is { } idle && (idle <= TimeSpan.Zero || (BrokerPingInterval is { } ping && (ping <= TimeSpan.Zero || ping >= idle))))
+        {
+            throw new ArgumentException("BrokerIdleTimeout must be positive and BrokerPingInterval shorter than it.");
         }
 
         if (Duration <= TimeSpan.Zero || KillEvery <= TimeSpan.Zero || KillJitter < TimeSpan.Zero || KillJitter >= KillEvery)

@@ -9,6 +9,9 @@ public sealed class CrashReport
     /// <summary>"durable" or "ack-before-durable" (the negative control).</summary>
     public string Mode { get; set; } = "durable";
 
+    /// <summary>"kill" (SIGKILL and restart) or "pause" (SIGSTOP, SIGCONT).</summary>
+    public string Fault { get; set; } = "kill";
+
     /// <summary>Seed of the kill schedule and load.</summary>
     public int Seed { get; set; }
 
@@ -57,7 +60,43 @@ public sealed class CrashReport
     /// <summary>SIGKILLs delivered (including the final one after the load stops).</summary>
     public int Kills { get; set; }
 
-    /// <summary>Per restart: milliseconds from starting the new process to the first acknowledged write.</summary>
+    /// <summary>SIGSTOP/SIGCONT pauses delivered (pause mode, including the final one after the load stops).</summary>
+    public int Pauses { get; set; }
+
+    /// <summary>Pauses during which the broker was found running (continued by someone else) and stopped again.</summary>
+    public int PausesInterrupted { get; set; }
+
+    /// <summary>Length of each pause in seconds.</summary>
+    public List<double> PauseSeconds { get; set; } = [];
+
+    /// <summary>Pause mode: largest time from a SIGCONT until every load client had received an ack again.</summary>
+    public double MaxResumeToAllClientsMs { get; set; }
+
+    /// <summary>Reconnects of the load clients over the run.</summary>
+    public int ClientReconnects { get; set; }
+
+    /// <summary>Connections the load clients dropped because nothing arrived for the idle timeout.</summary>
+    public int ClientIdleDrops { get; set; }
+
+    /// <summary>Pause mode: deliveries the reading device received (each seq once).</summary>
+    public int ReaderDelivered { get; set; }
+
+    /// <summary>Pause mode: deliveries past the next expected seq on the reading device.</summary>
+    public int ReaderGaps { get; set; }
+
+    /// <summary>Pause mode: deliveries of a seq the reading device already had.</summary>
+    public int ReaderRepeats { get; set; }
+
+    /// <summary>Pause mode: stored entries the reading device never received.</summary>
+    public int ReaderMissing { get; set; }
+
+    /// <summary>Pause mode: reconnects of the reading device.</summary>
+    public int ReaderReconnects { get; set; }
+
+    /// <summary>Pause mode: connections the reading device dropped as idle.</summary>
+    public int ReaderIdleDrops { get; set; }
+
+    /// <summary>Per restart (pause mode: per SIGCONT): milliseconds from starting the new process to the first acknowledged write.</summary>
     public List<double> TimeToAcceptMs { get; set; } = [];
 
     /// <summary>Largest of <see cref="TimeToAcceptMs"/>.</summary>
@@ -66,7 +105,7 @@ public sealed class CrashReport
     /// <summary>Largest time from a kill to the first acknowledged write after it (includes the restart of the process).</summary>
     public double MaxKillToAcceptMs { get; set; }
 
-    /// <summary>Sends waiting for their ack when a kill hit; the SDK resends them after reconnecting, with the same id.</summary>
+    /// <summary>Sends waiting for their ack when a kill hit (pause mode: at the SIGCONT); the SDK resends them after reconnecting, with the same id.</summary>
     public int InFlightAtKill { get; set; }
 
     /// <summary>Of <see cref="InFlightAtKill"/>: acknowledged later and stored exactly once at the acknowledged seq.</summary>
@@ -99,8 +138,8 @@ public sealed class CrashReport
     /// <summary>Lines the broker logged at error level or above (across all its runs).</summary>
     public int BrokerErrors { get; set; }
 
-    /// <summary>The sum that decides the exit code: lost + duplicated + unexpected + seq gaps + resend mismatches.</summary>
-    public int Failures => Lost + Duplicated + Unexpected + SeqGaps + ResendMismatches;
+    /// <summary>The sum that decides the exit code: lost + duplicated + unexpected + seq gaps + resend mismatches (+ the reading device's gaps, repeats and missing entries in pause mode).</summary>
+    public int Failures => Lost + Duplicated + Unexpected + SeqGaps + ResendMismatches + ReaderGaps + ReaderRepeats + ReaderMissing;
 
     /// <summary>True when nothing acknowledged was lost, duplicated or moved and no garbage or gap was found.</summary>
     public bool Passed => Failures == 0;
@@ -113,12 +152,18 @@ public sealed class CrashReport
 
     /// <summary>A one-paragraph, human-readable summary.</summary>
     public override string ToString() =>
-        $"mode {Mode}, seed {Seed}: {Clients} clients × {Rate:0.#}/s over {Conversations} conversations for {DurationSeconds:0} s, {Kills} kills\n" +
+        $"mode {Mode}, fault {Fault}, seed {Seed}: {Clients} clients × {Rate:0.#}/s over {Conversations} conversations for {DurationSeconds:0} s, " +
+        (Fault == "pause" ? $"{Pauses} pauses ({string.Join(", ", PauseSeconds.Select(p => p.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} s)\n" : $"{Kills} kills\n") +
         $"sent {Sent}, acknowledged {Acknowledged}, lost {Lost} (stored elsewhere {LostButStoredElsewhere}), duplicated {Duplicated}, " +
         $"unexpected {Unexpected}, recovered {Recovered}, not stored {NotStored}, seq gaps {SeqGaps}, stored entries {StoredEntries}\n" +
-        $"time to accept after restart: max {MaxTimeToAcceptMs:0} ms (from the kill: max {MaxKillToAcceptMs:0} ms); " +
-        $"in flight at a kill {InFlightAtKill}: resolved {RetriesResolved} ({RetriesResolvedToOriginalSeq} to their original seq), unresolved {RetriesUnresolved}; " +
+        (Fault == "pause" ? "" : $"time to accept after restart: max {MaxTimeToAcceptMs:0} ms (from the kill: max {MaxKillToAcceptMs:0} ms); ") +
+        $"in flight at a {Fault} {InFlightAtKill}: resolved {RetriesResolved} ({RetriesResolvedToOriginalSeq} to their original seq), unresolved {RetriesUnresolved}; " +
         $"re-sent acknowledged ids {ResendsChecked}: original seq {ResendsOriginalSeq}, mismatches {ResendMismatches}\n" +
+        (Fault == "pause"
+            ? $"pause: interrupted {PausesInterrupted}, writes accepted max {MaxTimeToAcceptMs:0} ms after a SIGCONT, every load client acknowledged again within {MaxResumeToAllClientsMs:0} ms; " +
+              $"load clients reconnected {ClientReconnects} times ({ClientIdleDrops} idle drops); reading device: {ReaderDelivered} delivered, " +
+              $"gaps {ReaderGaps}, repeats {ReaderRepeats}, missing {ReaderMissing}, reconnects {ReaderReconnects} ({ReaderIdleDrops} idle drops)\n"
+            : "") +
         $"send errors {SendErrors}, skipped ticks {SkippedTicks}, broker warnings {BrokerWarnings}, broker errors {BrokerErrors}\n" +
         (Passed ? "PASSED" : $"FAILED: {Failures} failures");
 }

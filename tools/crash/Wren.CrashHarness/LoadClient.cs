@@ -22,6 +22,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private int _inFlight;
     private int _skipped;
     private long _next;
+    private long _lastAck;
 
     private LoadClient(int index, WrenClient client, Ledger ledger, IReadOnlyList<ulong> conversations, string runId, int bodyBytes, int maxInFlight, int seed)
     {
@@ -39,6 +40,9 @@ internal sealed class LoadClient : IAsyncDisposable
     public int Skipped => Volatile.Read(ref _skipped);
 
     public int PendingSends => _client.PendingSends;
+
+    /// <summary>Stopwatch timestamp of the last SendAck this client received (0 before the first).</summary>
+    public long LastAckTimestamp => Interlocked.Read(ref _lastAck);
 
     public WrenClient Client => _client;
 
@@ -123,6 +127,7 @@ internal sealed class LoadClient : IAsyncDisposable
         {
             var ack = await _client.SendAsync(record.ConversationId, record.Body, record.ClientMsgId).ConfigureAwait(false);
             record.Acknowledged(ack);
+            Interlocked.Exchange(ref _lastAck, Stopwatch.GetTimestamp());
         }
         catch (Exception ex) when (ex is WrenClientException or OperationCanceledException or InvalidOperationException or IOException)
         {

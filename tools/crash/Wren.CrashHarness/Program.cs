@@ -4,6 +4,7 @@ using Wren.CrashHarness;
 
 // Wren.CrashHarness --broker PATH/Wren.Broker.dll [--duration 60] [--kill-every 10] [--kill-jitter 5] [--clients 8]
 //   [--rate 25] [--conversations 4] [--seed N] [--ack-before-durable] [--json] [--keep-data] [--data-dir DIR]
+//   [--fault kill|pause] [--pause-min 5] [--pause-max 30] [--ping-interval S] [--idle-timeout S] [--request-timeout S]
 // Exit codes: 0 passed, 1 lost/duplicated/unexpected/gaps/resend mismatches found, 2 bad arguments, 3 the run could not complete.
 var options = new CrashOptions { Log = Console.Error };
 var json = false;
@@ -19,6 +20,19 @@ try
             case "--duration": options.Duration = TimeSpan.FromSeconds(Seconds()); break;
             case "--kill-every": options.KillEvery = TimeSpan.FromSeconds(Seconds()); break;
             case "--kill-jitter": options.KillJitter = TimeSpan.FromSeconds(Seconds()); break;
+            case "--fault":
+                options.Fault = Value() switch
+                {
+                    "kill" => FaultMode.Kill,
+                    "pause" => FaultMode.Pause,
+                    var other => throw new ArgumentException($"--fault must be kill or pause, not {other}"),
+                };
+                break;
+            case "--pause-min": options.PauseMin = TimeSpan.FromSeconds(Seconds()); break;
+            case "--pause-max": options.PauseMax = TimeSpan.FromSeconds(Seconds()); break;
+            case "--ping-interval": options.BrokerPingInterval = TimeSpan.FromSeconds(Seconds()); break;
+            case "--idle-timeout": options.BrokerIdleTimeout = TimeSpan.FromSeconds(Seconds()); break;
+            case "--request-timeout": options.ClientRequestTimeout = TimeSpan.FromSeconds(Seconds()); break;
             case "--clients": options.Clients = int.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--rate": options.Rate = double.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--conversations": options.Conversations = int.Parse(Value(), CultureInfo.InvariantCulture); break;
@@ -43,7 +57,7 @@ try
 catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
 {
     Console.Error.WriteLine($"crash: {ex.Message}");
-    Console.Error.WriteLine("usage: Wren.CrashHarness --broker Wren.Broker.dll [--duration S] [--kill-every S] [--kill-jitter S] [--clients N] [--rate PER_CLIENT_PER_S] [--conversations N] [--seed N] [--ack-before-durable] [--json]");
+    Console.Error.WriteLine("usage: Wren.CrashHarness --broker Wren.Broker.dll [--duration S] [--kill-every S] [--kill-jitter S] [--clients N] [--rate PER_CLIENT_PER_S] [--conversations N] [--seed N] [--ack-before-durable] [--fault kill|pause] [--pause-min S] [--pause-max S] [--ping-interval S] [--idle-timeout S] [--request-timeout S] [--json]");
     return 2;
 }
 
