@@ -68,6 +68,9 @@ public sealed class BrokerCore : IAsyncDisposable
 
     internal IStoreCheckpoint? Checkpoint { get; }
 
+    /// <summary>The audit log of security-relevant events.</summary>
+    internal AuditTrail Audit { get; } = new();
+
     /// <summary>Serializes administrators' role changes, so two concurrent demotions cannot remove a group's last owner.</summary>
     internal SemaphoreSlim RoleChanges { get; } = new(1, 1);
 
