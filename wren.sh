@@ -12,6 +12,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 2
 fi
 
+# `bench` is the load generator, a separate project so that peer client packages stay out of the CLI.
+if [ "${1:-}" = "bench" ]; then
+  shift
+  exec "$root/tools/bench/bench.sh" "$@"
+fi
+
 dll="$root/tools/wren/bin/Release/net10.0/wren.dll"
 stale() {
   [ ! -f "$dll" ] && return 0

@@ -33,6 +33,7 @@ public sealed class EndToEndScenario : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "wren-e2e-" + Guid.NewGuid().ToString("N"));
         var options = new WrenOptions { DataDirectory = directory, Host = "127.0.0.1", Port = 0, Durability = durability };
         options.Limits.SendsPerSecond = sendLimit;
+        options.Limits.SendsPerUserPerSecond = sendLimit * 2;
         var log = new EndToEndLogCounter();
         var server = await WrenServer.StartAsync(options, logging =>
         {

@@ -16,7 +16,9 @@ public sealed class BrokerCore : IAsyncDisposable
     /// <summary>Creates the core over a store. The store's commit hook is taken over by the core's router.</summary>
     /// <remarks>
     /// Online checkpoints (AdminCheckpoint) use <paramref name="checkpoint"/>, or else the log when it implements
-    /// <see cref="IStoreCheckpoint"/>; without either, AdminCheckpoint is answered UnsupportedOperation.
+    /// <see cref="IStoreCheckpoint"/>; without either, AdminCheckpoint is answered UnsupportedOperation. The audit log
+    /// likewise uses <paramref name="audit"/> or the log when it implements <see cref="IAuditStore"/>.
+    /// <paramref name="auth"/> sets token lifetimes, password hashing, throttling and OIDC (defaults when null).
     /// </remarks>
     public BrokerCore(
         IMessageLog log,
@@ -28,7 +30,9 @@ public sealed class BrokerCore : IAsyncDisposable
         TimeProvider time,
         ILoggerFactory loggerFactory,
         IStoreStatistics? statistics = null,
-        IStoreCheckpoint? checkpoint = null)
+        IStoreCheckpoint? checkpoint = null,
+        IAuditStore? audit = null,
+        AuthOptions? auth = null)
     {
         protocolLimits.Validate();
         Log = log;
@@ -42,8 +46,9 @@ public sealed class BrokerCore : IAsyncDisposable
         Checkpoint = checkpoint ?? log as IStoreCheckpoint;
         StartedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         Logger = loggerFactory.CreateLogger("Wren.Broker.Core");
+        Audit = new AuditTrail(audit ?? log as IAuditStore, time, Logger);
         Registry = new DeviceRegistry(time);
-        Authenticator = new Authenticator(users, time);
+        Authenticator = new Authenticator(users, time, auth ?? new AuthOptions(), Registry);
         Router = new Router(limits.Partitions, limits.MaxPendingOutboundBytes / 2, log, conversations, Registry, Logger);
         log.Committed = Router.OnCommitted;
     }
@@ -69,10 +74,24 @@ public sealed class BrokerCore : IAsyncDisposable
     internal IStoreCheckpoint? Checkpoint { get; }
 
     /// <summary>The audit log of security-relevant events.</summary>
-    internal AuditTrail Audit { get; } = new();
+    public AuditTrail Audit { get; }
+
+    /// <summary>Host operations administrators can ask for (TLS reload, key rotation); null when the host offers none.</summary>
+    public IHostOperations? HostOperations { get; set; }
 
     /// <summary>Serializes administrators' role changes, so two concurrent demotions cannot remove a group's last owner.</summary>
     internal SemaphoreSlim RoleChanges { get; } = new(1, 1);
+
+    /// <summary>Group settings, retracted and hidden messages: the conversation store when it implements <see cref="IModerationStore"/>.</summary>
+    internal IModerationStore? Moderation => Conversations as IModerationStore;
+
+    /// <summary>Sends per user, shared by all of the user's devices.</summary>
+    internal KeyedRateLimiter<ulong> UserSends =>
+        LazyInitializer.EnsureInitialized(ref field, () => new(Limits.SendsPerUserPerSecond, Limits.SendsPerUserPerSecond * 2));
+
+    /// <summary>Conversations created or opened per user (CreateGroup, OpenDirect).</summary>
+    internal KeyedRateLimiter<ulong> ConversationCreations =>
+        LazyInitializer.EnsureInitialized(ref field, () => new(Limits.ConversationCreationsPerMinute / 60.0, Limits.ConversationCreationsPerMinute));
 
     internal long StartedMs { get; }
 
@@ -122,6 +141,8 @@ public sealed class BrokerCore : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Log.Committed = null;
+        Authenticator.Dispose();
         await Router.DisposeAsync().ConfigureAwait(false);
+        await Audit.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -33,11 +33,44 @@ public sealed class BrokerLimits
     /// <summary>Read receipts are pushed to the other members only in groups up to this size. Default 256; larger groups get the read cursor on the reader's own devices only.</summary>
     public int MaxReceiptFanOut { get; set; } = 256;
 
-    /// <summary>Typing events accepted per device per second; excess events are dropped. Default 4.</summary>
+    /// <summary>Typing events accepted per device per second; excess events are answered RateLimited (a push when sent without a request id). Default 4.</summary>
     public int TypingPerSecond { get; set; } = 4;
 
     /// <summary>Sends accepted per device per second (token bucket, burst = 2 × rate). Default 200.</summary>
     public int SendsPerSecond { get; set; } = 200;
+
+    /// <summary>
+    /// Sends accepted per user per second over all of the user's devices (token bucket, burst = 2 × rate); Send, Recall,
+    /// Edit and Delete count. Default 400: two busy devices at the per-device rate; a user with many devices cannot
+    /// multiply the per-device limit. 0 disables it.
+    /// </summary>
+    public int SendsPerUserPerSecond { get; set; } = 400;
+
+    /// <summary>
+    /// CreateGroup and OpenDirect requests per user per minute (token bucket, burst = the per-minute rate). Default 30:
+    /// far above what a person does by hand, low enough that a script cannot fill the conversation table. 0 disables it.
+    /// </summary>
+    public int ConversationCreationsPerMinute { get; set; } = 30;
+
+    /// <summary>
+    /// New connections accepted per client address per second (token bucket, burst = 2 × rate); excess connections get
+    /// Error{RateLimited} with a retry-after and are closed right after TLS. Default 50: every device of an office
+    /// behind one NAT reconnecting after a broker restart stays under it; one host hammering the listener does not.
+    /// 0 disables it.
+    /// </summary>
+    public int ConnectionsPerAddressPerSecond { get; set; } = 50;
+
+    /// <summary>
+    /// Apply <see cref="ConnectionsPerAddressPerSecond"/> to loopback addresses too. Default false: the broker's own
+    /// tools, load generators and SSH tunnels connect from loopback (MaxConnectionsPerAddress still caps them).
+    /// </summary>
+    public bool LimitLoopbackConnectionRate { get; set; }
+
+    /// <summary>
+    /// How long after sending a member may recall their own message. Default 2 minutes (as common messengers allow);
+    /// group admins and owners recall any message at any time. Zero means members cannot recall.
+    /// </summary>
+    public TimeSpan RecallWindow { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// Accept administrator operations from non-loopback addresses. Default false: administration happens on the

@@ -6,7 +6,10 @@ using StoreRole = Wren.Storage.MemberRole;
 
 namespace Wren.Broker.Core;
 
-/// <summary>Administrator operations: users, tokens, statistics, log inspection, roles, checkpoints. Only for server-wide administrators, from loopback by default.</summary>
+/// <summary>
+/// Administrator operations: users, tokens, statistics, log inspection, roles, checkpoints, the audit log, TLS reload and
+/// key rotation. Only for server-wide administrators, from loopback by default. Every change is recorded in the audit log.
+/// </summary>
 public sealed partial class Session
 {
     private async Task AdminAsync(IMessage message, uint requestId)
@@ -32,6 +35,7 @@ public sealed partial class Session
                     return;
                 }
 
+                AuditAdmin(AuditAction.UserCreated, user.UserId, detail: user.IsAdmin ? $"user {user.UserName} (administrator)" : $"user {user.UserName}");
                 Reply(Frames.Encode(requestId, DescribeUser(user)));
                 break;
 
@@ -43,6 +47,7 @@ public sealed partial class Session
                 }
 
                 var issued = await _core.Authenticator.IssueAsync(owner, issue.DeviceName, issue.TtlSeconds == 0 ? null : TimeSpan.FromSeconds(issue.TtlSeconds)).ConfigureAwait(false);
+                AuditAdmin(AuditAction.TokenIssued, owner.UserId, detail: $"device {issued.Device.DeviceId} \"{issue.DeviceName}\" by administrator");
                 Reply(Frames.Encode(requestId, new AdminToken { Token = issued.Token, UserId = owner.UserId, DeviceId = issued.Device.DeviceId, ExpiresMs = issued.ExpiresMs }));
                 break;
 
@@ -59,6 +64,7 @@ public sealed partial class Session
                     return;
                 }
 
+                AuditAdmin(set.Disabled ? AuditAction.UserDisabled : AuditAction.UserEnabled, set.UserId, detail: "by administrator");
                 if (set.Disabled)
                 {
                     foreach (var session in _core.Registry.GetSessions(set.UserId))
@@ -108,8 +114,147 @@ public sealed partial class Session
             case AdminCheckpoint checkpoint:
                 await AdminCheckpointAsync(checkpoint, requestId).ConfigureAwait(false);
                 break;
+
+            case AdminAuditQuery query:
+                OnAdminAuditQuery(query, requestId);
+                break;
+
+            case AdminTlsReload:
+                await AdminTlsReloadAsync(requestId).ConfigureAwait(false);
+                break;
+
+            case AdminRotateKey:
+                await AdminRotateKeyAsync(requestId).ConfigureAwait(false);
+                break;
+
+            case AdminKeyStatus:
+                if (_core.HostOperations is not { } host)
+                {
+                    ReplyError(requestId, ErrorCode.UnsupportedOperation, "this broker has no at-rest key ring");
+                    return;
+                }
+
+                Reply(Frames.Encode(requestId, DescribeKeyRing(host.GetKeyRingStatus())));
+                break;
         }
     }
+
+    /// <summary>Records an administrator's action in the audit log, with this session as the actor.</summary>
+    private void AuditAdmin(AuditAction action, ulong subjectUserId = 0, ulong conversationId = 0, string? detail = null) =>
+        _core.Audit.Record(new AuditEvent(action, UserId, DeviceId, subjectUserId, conversationId, detail, Sink.RemoteAddress));
+
+    /// <summary>A page of the audit log, ascending, filtered by user (actor or subject), action and time.</summary>
+    private void OnAdminAuditQuery(AdminAuditQuery query, uint requestId)
+    {
+        if (_core.Audit.Store is not { } store)
+        {
+            ReplyError(requestId, ErrorCode.UnsupportedOperation, "this broker keeps no audit log");
+            return;
+        }
+
+        ulong userId = 0;
+        if (query.UserName.Length > 0)
+        {
+            if (_core.Users.FindUser(query.UserName) is not { } user)
+            {
+                ReplyError(requestId, ErrorCode.NotFound, "user not found");
+                return;
+            }
+
+            userId = user.UserId;
+        }
+
+        ushort action = 0;
+        if (query.Action.Length > 0)
+        {
+            if (!Enum.TryParse<AuditAction>(query.Action, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            {
+                ReplyError(requestId, ErrorCode.InvalidArgument, "unknown action; docs/security.md (Audit log) lists the names");
+                return;
+            }
+
+            action = (ushort)parsed;
+        }
+
+        int limit = query.Limit == 0 ? 100 : (int)Math.Min(query.Limit, (uint)AdminAuditQuery.MaxPage);
+        var page = store.ReadAudit(query.AfterId, limit, new AuditFilter(userId, action, query.SinceMs));
+        Reply(Frames.Encode(requestId, new AdminAuditPage
+        {
+            Items =
+            [
+                .. page.Items.Select(r => new AdminAuditEvent
+                {
+                    Id = r.Id,
+                    TimeMs = r.TimeMs,
+                    Action = r.Action,
+                    ActionName = Enum.IsDefined((AuditAction)r.Action) ? ((AuditAction)r.Action).ToString() : "",
+                    ActorUserId = r.ActorUserId,
+                    ActorDeviceId = r.ActorDeviceId,
+                    SubjectUserId = r.SubjectUserId,
+                    ConversationId = r.ConversationId,
+                    Detail = r.Detail,
+                    RemoteAddress = r.RemoteAddress,
+                }),
+            ],
+            LastId = page.LastScannedId,
+            More = page.More,
+        }));
+    }
+
+    /// <summary>Reloads the TLS certificate file; an unusable file keeps the current certificate and answers Conflict.</summary>
+    private async Task AdminTlsReloadAsync(uint requestId)
+    {
+        if (_core.HostOperations is not { } host)
+        {
+            ReplyError(requestId, ErrorCode.UnsupportedOperation, "this broker cannot reload its certificate");
+            return;
+        }
+
+        CertificateInfo info;
+        try
+        {
+            info = await host.ReloadCertificateAsync().ConfigureAwait(false);
+        }
+        catch (HostOperationException ex)
+        {
+            AuditAdmin(AuditAction.TlsReloadFailed, detail: "by administrator: " + ex.Message);
+            ReplyError(requestId, ErrorCode.Conflict, FitErrorMessage(ex.Message));
+            return;
+        }
+
+        AuditAdmin(AuditAction.TlsReloaded, detail: $"by administrator: {info.Subject} {info.Fingerprint}");
+        Reply(Frames.Encode(requestId, new AdminCertificate { Subject = info.Subject, Fingerprint = info.Fingerprint, NotAfterMs = info.NotAfterMs }));
+    }
+
+    /// <summary>Generates and activates a new at-rest data key (the host persists the key ring first).</summary>
+    private async Task AdminRotateKeyAsync(uint requestId)
+    {
+        if (_core.HostOperations is not { } host)
+        {
+            ReplyError(requestId, ErrorCode.UnsupportedOperation, "this broker has no at-rest key ring");
+            return;
+        }
+
+        KeyRingStatus status;
+        try
+        {
+            status = await host.RotateEncryptionKeyAsync().ConfigureAwait(false);
+        }
+        catch (HostOperationException ex)
+        {
+            ReplyError(requestId, ErrorCode.StorageUnavailable, FitErrorMessage(ex.Message));
+            return;
+        }
+
+        AuditAdmin(AuditAction.KeyRotated, detail: $"active key {status.ActiveKeyId}");
+        Reply(Frames.Encode(requestId, DescribeKeyRing(status)));
+    }
+
+    /// <summary>An error text cut to fit the Error frame's message field (at most 256 UTF-8 bytes).</summary>
+    private static string FitErrorMessage(string message) => message.Length <= 85 ? message : message[..82] + "...";
+
+    private static AdminKeyRing DescribeKeyRing(KeyRingStatus status) =>
+        new() { ActiveKeyId = status.ActiveKeyId, KeyIds = [.. status.KeyIds.Select(id => (uint)id)] };
 
     /// <summary>A page of any conversation's log, ascending, bounded by count and by the frame limit. Membership is not checked.</summary>
     private void OnAdminInspectLog(AdminInspectLog inspect, uint requestId)
@@ -139,6 +284,7 @@ public sealed partial class Session
         }
 
         ulong last = page.Count > 0 ? page[^1].Seq : from - 1;
+        AuditAdmin(AuditAction.AdminAction, conversationId: record.ConversationId, detail: $"inspect log from seq {from}");
         Reply(Frames.Encode(requestId, new AdminLogPage
         {
             ConversationId = record.ConversationId,
@@ -205,6 +351,7 @@ public sealed partial class Session
             return;
         }
 
+        AuditAdmin(AuditAction.TokenRevoked, user.UserId, detail: $"token {revoke.TokenId} of device {token.DeviceId} by administrator");
         foreach (var session in _core.Registry.GetSessions(user.UserId))
         {
             if (session.DeviceId == token.DeviceId)
@@ -264,9 +411,8 @@ public sealed partial class Session
                 return;
             }
 
-            if (member.Role == StoreRole.Owner && role != StoreRole.Owner && CountOwners(set.ConversationId) <= 1)
+            if (!Answer(Permissions.CheckAdminSetRole(member.Role, role, CountOwners(set.ConversationId)), requestId))
             {
-                ReplyError(requestId, ErrorCode.Forbidden, "the group's last owner cannot be demoted; make another member owner first");
                 return;
             }
 
@@ -281,6 +427,7 @@ public sealed partial class Session
             _core.RoleChanges.Release();
         }
 
+        AuditAdmin(AuditAction.RoleChanged, set.UserId, set.ConversationId, $"role {role} by administrator");
         Reply(Frames.Empty(MessageType.Ok, requestId));
     }
 
@@ -349,6 +496,7 @@ public sealed partial class Session
         }
 
         CoreLog.CheckpointWritten(_core.Logger, target, SessionId);
+        AuditAdmin(AuditAction.AdminAction, detail: "checkpoint to " + target);
         Reply(Frames.Empty(MessageType.Ok, requestId));
     }
 

@@ -11,7 +11,7 @@ public sealed partial class Session
 {
     private async Task CreateGroupAsync(CreateGroup create, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.CreateGroup))
+        if (!RequireRequestId(requestId, MessageType.CreateGroup) || !TakeCreationToken(requestId))
         {
             return;
         }
@@ -30,12 +30,13 @@ public sealed partial class Session
 
         var record = await _core.Conversations.CreateGroupAsync(UserId, create.Title, members).ConfigureAwait(false);
         OnJoined(record.ConversationId, [UserId, .. members]);
+        AuditConversation(AuditAction.MembersAdded, 0, record.ConversationId, $"created with {members.Count + 1} members");
         Reply(Frames.Encode(requestId, Describe(record)));
     }
 
     private async Task OpenDirectAsync(OpenDirect open, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.OpenDirect))
+        if (!RequireRequestId(requestId, MessageType.OpenDirect) || !TakeCreationToken(requestId))
         {
             return;
         }
@@ -59,7 +60,8 @@ public sealed partial class Session
 
     private async Task AddMembersAsync(AddMembers add, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.AddMembers) || !MayManage(add.ConversationId, requestId, out var conversation))
+        if (!RequireRequestId(requestId, MessageType.AddMembers)
+            || !Authorize(Operation.AddMembers, add.ConversationId, requestId, out _, out var conversation))
         {
             return;
         }
@@ -78,56 +80,66 @@ public sealed partial class Session
 
         var added = await _core.Conversations.AddMembersAsync(add.ConversationId, users).ConfigureAwait(false);
         OnJoined(add.ConversationId, added);
+        foreach (var userId in added)
+        {
+            AuditConversation(AuditAction.MembersAdded, userId, add.ConversationId, null);
+        }
+
         Reply(Frames.Empty(MessageType.Ok, requestId));
     }
 
     private async Task RemoveMembersAsync(RemoveMembers remove, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.RemoveMembers))
-        {
-            return;
-        }
-
+        // Naming only oneself is leaving; anything else is removing others (and, when listed, leaving too).
         bool leavingOnly = remove.UserIds.All(id => id == UserId);
-        var self = MemberOf(remove.ConversationId, requestId);
-        if (self is null)
+        var operation = leavingOnly ? Operation.Leave : Operation.RemoveMembers;
+        if (!RequireRequestId(requestId, MessageType.RemoveMembers) || !Authorize(operation, remove.ConversationId, requestId))
         {
             return;
         }
 
-        var conversation = _core.Conversations.GetConversation(remove.ConversationId)!;
-        if (conversation.Kind != StoreKind.Group)
+        IReadOnlyList<ulong> removed;
+        await _core.RoleChanges.WaitAsync().ConfigureAwait(false);
+        try
         {
-            ReplyError(requestId, ErrorCode.Forbidden, "direct conversations have fixed members");
-            return;
-        }
-
-        if (!leavingOnly)
-        {
-            if (self.Value.Role < StoreRole.Admin)
+            // Checked under the lock that also serializes role changes, so the owner count cannot change meanwhile.
+            if (!Authorize(operation, remove.ConversationId, requestId, out var self, out _))
             {
-                ReplyError(requestId, ErrorCode.Forbidden, "only admins and owners remove members");
                 return;
             }
 
-            foreach (var id in remove.UserIds)
+            int owners = OwnerCount(remove.ConversationId);
+            foreach (var id in remove.UserIds.Distinct())
             {
-                var target = _core.Conversations.GetMember(remove.ConversationId, id);
-                if (id != UserId && target is { } t && t.Role >= self.Value.Role)
+                var verdict = id == UserId
+                    ? Permissions.CheckLeave(self.Role, owners)
+                    : _core.Conversations.GetMember(remove.ConversationId, id) is { } target
+                        ? Permissions.CheckRemove(self.Role, target.Role)
+                        : Verdict.Allow;
+                if (!Answer(verdict, requestId))
                 {
-                    ReplyError(requestId, ErrorCode.Forbidden, "cannot remove a member of equal or higher role");
                     return;
                 }
             }
+
+            removed = await _core.Conversations.RemoveMembersAsync(remove.ConversationId, remove.UserIds.Distinct().ToList()).ConfigureAwait(false);
+        }
+        finally
+        {
+            _core.RoleChanges.Release();
         }
 
-        await _core.Conversations.RemoveMembersAsync(remove.ConversationId, remove.UserIds.Distinct().ToList()).ConfigureAwait(false);
+        foreach (var userId in removed)
+        {
+            AuditConversation(AuditAction.MembersRemoved, userId, remove.ConversationId, userId == UserId ? "left" : null);
+        }
+
         Reply(Frames.Empty(MessageType.Ok, requestId));
     }
 
     private void OnListMembers(ListMembers list, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.ListMembers) || MemberOf(list.ConversationId, requestId) is null)
+        if (!RequireRequestId(requestId, MessageType.ListMembers) || !Authorize(Operation.ListMembers, list.ConversationId, requestId))
         {
             return;
         }
@@ -165,7 +177,7 @@ public sealed partial class Session
 
     private void OnMarkRead(MarkRead read, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.MarkRead) || MemberOf(read.ConversationId, requestId) is null)
+        if (!RequireRequestId(requestId, MessageType.MarkRead) || !Authorize(Operation.MarkRead, read.ConversationId, requestId))
         {
             return;
         }
@@ -196,11 +208,19 @@ public sealed partial class Session
         }
     }
 
-    private void OnTyping(Typing typing)
+    private void OnTyping(Typing typing, uint requestId)
     {
-        if (_core.Conversations.GetMember(typing.ConversationId, UserId) is null || _typingBucket.TryTake(_core.NowMs) != 0)
+        // Fire-and-forget (request id 0) typing from a non-member or a muted member gets no answer; with a request id it
+        // is answered like any request. Over the rate, the answer is RateLimited either way (a push without a request id).
+        if (!Authorize(Operation.Typing, typing.ConversationId, requestId))
         {
-            // Typing is best effort: events from non-members and over the rate are dropped without an answer.
+            return;
+        }
+
+        uint wait = _typingBucket.TryTake(_core.NowMs);
+        if (wait != 0)
+        {
+            ReplyError(requestId, ErrorCode.RateLimited, "too many typing events", wait);
             return;
         }
 
@@ -216,6 +236,11 @@ public sealed partial class Session
             {
                 session.Sink.TrySend(frame);
             }
+        }
+
+        if (requestId != 0)
+        {
+            Reply(Frames.Empty(MessageType.Ok, requestId));
         }
     }
 
@@ -291,19 +316,13 @@ public sealed partial class Session
         }
     }
 
-    private bool MayManage(ulong conversationId, uint requestId, out ConversationRecord conversation)
+    /// <summary>Takes a conversation-creation token for this user; answers RateLimited when there is none.</summary>
+    private bool TakeCreationToken(uint requestId)
     {
-        conversation = null!;
-        var self = MemberOf(conversationId, requestId);
-        if (self is null)
+        uint wait = _core.ConversationCreations.TryTake(UserId, _core.NowMs);
+        if (wait != 0)
         {
-            return false;
-        }
-
-        conversation = _core.Conversations.GetConversation(conversationId)!;
-        if (conversation.Kind != StoreKind.Group || self.Value.Role < StoreRole.Admin)
-        {
-            ReplyError(requestId, ErrorCode.Forbidden, "only admins and owners of a group manage members");
+            ReplyError(requestId, ErrorCode.RateLimited, "too many conversations created", wait);
             return false;
         }
 

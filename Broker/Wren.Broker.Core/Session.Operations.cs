@@ -1,7 +1,6 @@
 using Wren.Protocol;
 using Wren.Protocol.Messages;
 using Wren.Storage;
-using StoreRole = Wren.Storage.MemberRole;
 
 namespace Wren.Broker.Core;
 
@@ -26,12 +25,22 @@ public sealed partial class Session
                 case ListMembers list: OnListMembers(list, requestId); break;
                 case ListConversations list: OnListConversations(list, requestId); break;
                 case MarkRead read: OnMarkRead(read, requestId); break;
-                case Typing typing: OnTyping(typing); break;
+                case Typing typing: OnTyping(typing, requestId); break;
                 case QueryPresence query: OnQueryPresence(query, requestId); break;
                 case ResolveUsers resolve: OnResolveUsers(resolve, requestId); break;
+                case SetRole role: return AwaitOk(SetRoleAsync(role, requestId), role.Type, requestId);
+                case UpdateGroup update: return AwaitOk(UpdateGroupAsync(update, requestId), update.Type, requestId);
+                case LeaveGroup leave: return AwaitOk(LeaveGroupAsync(leave, requestId), leave.Type, requestId);
+                case GetGroupSettings get: OnGetGroupSettings(get, requestId); break;
+                case MessageAmendment amendment: return AwaitOk(AmendAsync(amendment, requestId), amendment.Type, requestId);
+                case DeleteForMe delete: return AwaitOk(DeleteForMeAsync(delete, requestId), delete.Type, requestId);
+                case ListHidden hidden: OnListHidden(hidden, requestId); break;
                 case AdminCreateUser or AdminIssueToken or AdminListUsers or AdminSetDisabled or AdminStats
-                    or AdminInspectLog or AdminListTokens or AdminRevokeToken or AdminListUserConversations or AdminSetRole or AdminCheckpoint:
+                    or AdminInspectLog or AdminListTokens or AdminRevokeToken or AdminListUserConversations or AdminSetRole or AdminCheckpoint
+                    or AdminAuditQuery or AdminTlsReload or AdminRotateKey or AdminKeyStatus:
                     return AwaitOk(AdminAsync(message, requestId), message.Type, requestId);
+                case Logout or RefreshSession or ChangePassword or TotpEnroll or TotpConfirm or TotpDisable or AdminSetPassword:
+                    return AwaitOk(AccountAsync(message, requestId), message.Type, requestId);
                 case EmptyMessage { Type: MessageType.Ping }: Reply(Frames.Empty(MessageType.Pong, requestId)); break;
                 case EmptyMessage { Type: MessageType.Pong }: break;
                 case Hello or Auth: return ValueTask.FromResult(Fail(ErrorCode.ProtocolError, "already authenticated", requestId));
@@ -79,18 +88,6 @@ public sealed partial class Session
         return true;
     }
 
-    /// <summary>The caller's membership, or null (answered NotFound: non-members cannot tell a conversation exists).</summary>
-    private Member? MemberOf(ulong conversationId, uint requestId)
-    {
-        var member = _core.Conversations.GetMember(conversationId, UserId);
-        if (member is null && requestId != 0)
-        {
-            ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
-        }
-
-        return member;
-    }
-
     private async ValueTask<bool> SendAsync(Send send, uint requestId)
     {
         if (!RequireRequestId(requestId, MessageType.Send))
@@ -98,19 +95,12 @@ public sealed partial class Session
             return true;
         }
 
-        var member = MemberOf(send.ConversationId, requestId);
-        if (member is null)
+        if (!Authorize(Operation.Send, send.ConversationId, requestId))
         {
             return true;
         }
 
-        if (member.Value.Role == StoreRole.Muted)
-        {
-            ReplyError(requestId, ErrorCode.Forbidden, "muted members may not send");
-            return true;
-        }
-
-        uint wait = _sendBucket.TryTake(_core.NowMs);
+        uint wait = TakeSendToken();
         if (wait != 0)
         {
             ReplyError(requestId, ErrorCode.RateLimited, "too many sends", wait);
@@ -276,7 +266,7 @@ public sealed partial class Session
                         await Sink.WaitUntilPendingAtMostAsync(soft).ConfigureAwait(false);
                     }
 
-                    Sink.TrySend(Frames.Deliver(requestId, entry));
+                    Sink.TrySend(Frames.Deliver(requestId, Visible(entry)));
                     position = entry.Seq;
                     sent++;
                 }
@@ -296,7 +286,7 @@ public sealed partial class Session
 
     private void OnSyncConversation(SyncConversation sync, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.SyncConversation) || MemberOf(sync.ConversationId, requestId) is null)
+        if (!RequireRequestId(requestId, MessageType.SyncConversation) || !Authorize(Operation.Read, sync.ConversationId, requestId))
         {
             return;
         }
@@ -316,7 +306,7 @@ public sealed partial class Session
 
             foreach (var entry in entries)
             {
-                Reply(Frames.Deliver(requestId, entry));
+                Reply(Frames.Deliver(requestId, Visible(entry)));
                 position = entry.Seq;
                 sent++;
             }
@@ -341,7 +331,7 @@ public sealed partial class Session
 
     private void OnHistory(History history, uint requestId)
     {
-        if (!RequireRequestId(requestId, MessageType.History) || MemberOf(history.ConversationId, requestId) is null)
+        if (!RequireRequestId(requestId, MessageType.History) || !Authorize(Operation.Read, history.ConversationId, requestId))
         {
             return;
         }
@@ -370,7 +360,7 @@ public sealed partial class Session
         {
             ConversationId = history.ConversationId,
             Epoch = head.Epoch,
-            Messages = [.. page.Select(Frames.ToDeliver)],
+            Messages = [.. page.Select(entry => Frames.ToDeliver(Visible(entry)))],
             More = page.Count > 0 ? page[0].Seq > 1 : entries.Count > 0,
         }));
     }

@@ -49,6 +49,12 @@ public sealed partial class Session
     /// <summary>The authenticated device (0 before AuthOk).</summary>
     public uint DeviceId { get; private set; }
 
+    /// <summary>SHA-256 of the device token this session authenticated with (null before AuthOk).</summary>
+    internal byte[]? CredentialHash { get; private set; }
+
+    /// <summary>When the session's token expires, Unix ms; 0 = never. The authenticator closes the session then.</summary>
+    internal long CredentialExpiresMs { get; private set; }
+
     /// <summary>True once AuthOk was sent.</summary>
     public bool IsAuthenticated => _state == SessionState.Authenticated;
 
@@ -76,7 +82,7 @@ public sealed partial class Session
         return _state switch
         {
             SessionState.AwaitHello => ValueTask.FromResult(OnHello(message!, requestId)),
-            SessionState.AwaitAuth => ValueTask.FromResult(OnAuth(message!, requestId)),
+            SessionState.AwaitAuth => OnAuthAsync(message!, requestId),
             SessionState.Authenticated => DispatchAsync(message!, requestId),
             _ => ValueTask.FromResult(false),
         };
@@ -159,51 +165,125 @@ public sealed partial class Session
         return true;
     }
 
-    private bool OnAuth(IMessage message, uint requestId)
+    private ValueTask<bool> OnAuthAsync(IMessage message, uint requestId)
     {
         switch (message)
         {
             case EmptyMessage { Type: MessageType.Ping }:
                 Reply(Frames.Empty(MessageType.Pong, requestId));
-                return true;
+                return ValueTask.FromResult(true);
             case EmptyMessage { Type: MessageType.Pong }:
-                return true;
-            case Auth:
-                break;
+                return ValueTask.FromResult(true);
+            case Auth { Method: AuthMethod.Token } auth:
+                return ValueTask.FromResult(OnTokenAuth(auth, requestId));
+            case Auth auth:
+                return new ValueTask<bool>(OnLoginAsync(auth, requestId));
             case Hello:
-                return Fail(ErrorCode.ProtocolError, "Hello was already sent", requestId);
+                return ValueTask.FromResult(Fail(ErrorCode.ProtocolError, "Hello was already sent", requestId));
             default:
-                return Fail(ErrorCode.NotAuthenticated, "authenticate first", requestId);
+                return ValueTask.FromResult(Fail(ErrorCode.NotAuthenticated, "authenticate first", requestId));
         }
+    }
 
-        var auth = (Auth)message;
-        var result = auth.Method == AuthMethod.Token ? _core.Authenticator.Authenticate(auth.Token!) : null;
+    private bool OnTokenAuth(Auth auth, uint requestId)
+    {
+        var result = _core.Authenticator.Authenticate(auth.Token!);
         if (result is not { } ok)
         {
             CoreLog.AuthFailed(_core.Logger, SessionId, Sink.RemoteAddress);
+            RecordAudit(AuditAction.LoginFailed, 0, "token");
             return Fail(ErrorCode.AuthFailed, "invalid credentials", requestId);
         }
 
-        UserId = ok.User.UserId;
-        DeviceId = ok.Token.DeviceId;
-        _isAdmin = ok.User.IsAdmin;
+        Authenticated(ok.User, ok.Token.DeviceId, ok.Token.TokenHash, ok.Token.ExpiresMs, requestId, issued: null);
+        RecordAudit(AuditAction.LoginSucceeded, ok.User.UserId, "token");
+        return true;
+    }
+
+    /// <summary>Password, OIDC and refresh logins: each issues a token pair that AuthOk carries.</summary>
+    private async Task<bool> OnLoginAsync(Auth auth, uint requestId)
+    {
+        var authenticator = _core.Authenticator;
+        string? address = ClientAddress;
+        LoginResult result;
+        try
+        {
+            result = auth.Method switch
+            {
+                AuthMethod.Password => await authenticator.PasswordLoginAsync(auth.UserName!, auth.Password!, auth.TotpCode, auth.DeviceName, address).ConfigureAwait(false),
+                AuthMethod.OidcToken => await authenticator.OidcLoginAsync(auth.Token!, auth.DeviceName, address).ConfigureAwait(false),
+                AuthMethod.RefreshToken => await authenticator.RefreshAsync(auth.Token!, address).ConfigureAwait(false),
+                _ => LoginResult.Failed(),
+            };
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            CoreLog.RequestFailed(_core.Logger, ex, MessageType.Auth, SessionId);
+            return Fail(ErrorCode.InternalError, "internal error", requestId);
+        }
+
+        string method = auth.Method.ToString();
+        if (result.Pair is not { } pair)
+        {
+            CoreLog.AuthFailed(_core.Logger, SessionId, address);
+            RecordAudit(result.Audit, result.SubjectUserId, method + ": " + result.Message);
+            if (IsClosed)
+            {
+                return false;
+            }
+
+            CoreLog.ProtocolViolation(_core.Logger, SessionId, result.Error);
+            Sink.Close(Frames.Error(requestId, result.Error, result.Message, result.RetryAfterMs));
+            return false;
+        }
+
+        if (IsClosed)
+        {
+            return false;
+        }
+
+        var access = pair.Access;
+        Authenticated(access.User, access.Device.DeviceId, Authenticator.Hash(access.Token), access.ExpiresMs, requestId, pair);
+        RecordAudit(result.Audit == AuditAction.TokenRefreshed ? AuditAction.TokenRefreshed : AuditAction.TokenIssued, access.User.UserId, method);
+        RecordAudit(AuditAction.LoginSucceeded, access.User.UserId, method);
+        return true;
+    }
+
+    private void Authenticated(Storage.UserRecord user, uint deviceId, byte[] credentialHash, long expiresMs, uint requestId, IssuedPair? issued)
+    {
+        UserId = user.UserId;
+        DeviceId = deviceId;
+        CredentialHash = credentialHash;
+        CredentialExpiresMs = expiresMs;
+        _isAdmin = user.IsAdmin;
         _state = SessionState.Authenticated;
         Reply(Frames.Encode(requestId, new AuthOk
         {
-            UserId = ok.User.UserId,
-            UserName = ok.User.UserName,
-            DeviceId = ok.Token.DeviceId,
+            UserId = user.UserId,
+            UserName = user.UserName,
+            DeviceId = deviceId,
             SessionId = SessionId,
-            ExpiresMs = ok.Token.ExpiresMs,
+            ExpiresMs = expiresMs,
+            IssuedToken = issued?.Access.Token,
+            RefreshToken = issued?.RefreshToken,
+            RefreshExpiresMs = issued?.RefreshExpiresMs ?? 0,
         }));
         CoreLog.Authenticated(_core.Logger, SessionId, Sink.RemoteAddress, UserId, DeviceId);
         if (_core.Registry.Add(this))
         {
             PushPresence(PresenceStatus.Online);
         }
-
-        return true;
     }
+
+    /// <summary>Switches this session to a refreshed token, so the expiry check follows the new one.</summary>
+    internal void UseCredential(byte[] credentialHash, long expiresMs)
+    {
+        CredentialHash = credentialHash;
+        CredentialExpiresMs = expiresMs;
+    }
+
+    private void RecordAudit(AuditAction action, ulong subjectUserId, string? detail) =>
+        _core.Audit.Record(new AuditEvent(action, UserId != 0 ? UserId : subjectUserId, DeviceId, subjectUserId, 0, detail, Sink.RemoteAddress));
 
     private void Reply(byte[] frame) => Sink.TrySend(frame);
 

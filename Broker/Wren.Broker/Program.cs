@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using Wren.Broker;
 
@@ -41,6 +42,12 @@ if (server.Fingerprint is not null)
     Console.WriteLine($"wren: certificate SHA-256 fingerprint {server.Fingerprint}");
 }
 
+// SIGHUP reloads the TLS certificate file for new connections (live ones keep theirs); it does not stop the broker.
+using var reloadSignal = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+{
+    signal.Cancel = true;
+    server.ReloadCertificate("SIGHUP");
+});
 Console.WriteLine("wren: press Ctrl+C to stop");
 await server.WaitForShutdownAsync();
 await server.StopAsync();

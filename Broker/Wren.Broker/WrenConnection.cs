@@ -18,9 +18,17 @@ internal sealed class WrenConnection : IFrameSink
     private readonly int _maxFrameLength;
     private readonly Channel<ReadOnlyMemory<byte>> _outbound =
         Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly TaskCompletionSource _writeLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingBytes;
     private int _closing;
     private TaskCompletionSource? _drained;
+
+    /// <summary>
+    /// How long a closing connection may take to write its queued frames and final frame before it is aborted. A peer
+    /// that reads nothing (a slow consumer that stopped) would otherwise hold the connection, its queue and its socket
+    /// buffers for as long as it stays connected.
+    /// </summary>
+    private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(5);
 
     public WrenConnection(ConnectionContext context, BrokerCore core, int maxFrameLength)
     {
@@ -104,6 +112,20 @@ internal sealed class WrenConnection : IFrameSink
         _outbound.Writer.TryWrite(finalFrame);
         _outbound.Writer.TryComplete();
         _context.Transport.Input.CancelPendingRead();
+        _ = AbortUnlessFlushedAsync();
+    }
+
+    /// <summary>Aborts the transport when the writer has not delivered everything within <see cref="FinalFlushTimeout"/> of the close.</summary>
+    private async Task AbortUnlessFlushedAsync()
+    {
+        try
+        {
+            await _writeLoopDone.Task.WaitAsync(FinalFlushTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _context.Abort(new ConnectionAbortedException("the peer did not read the connection's final frames"));
+        }
     }
 
     /// <summary>Runs both loops until the connection ends.</summary>
@@ -226,6 +248,7 @@ internal sealed class WrenConnection : IFrameSink
             Interlocked.Exchange(ref _drained, null)?.TrySetResult();
             _context.Transport.Input.CancelPendingRead();
             await output.CompleteAsync().ConfigureAwait(false);
+            _writeLoopDone.TrySetResult();
         }
     }
 

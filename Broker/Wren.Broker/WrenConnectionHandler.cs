@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wren.Broker.Core;
@@ -19,6 +20,7 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<WrenConnection, byte> _connections = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
+    private readonly KeyedRateLimiter<IPAddress> _connectionRate;
     private readonly Timer _sweep;
     private int _count;
 
@@ -27,8 +29,10 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
         _core = core;
         _options = options.Value;
         _logger = logger;
-        // A quarter of the shortest timeout (at most 1 s) keeps every deadline within 25 % of its value.
         var limits = core.Limits;
+        _connectionRate = new KeyedRateLimiter<IPAddress>(limits.ConnectionsPerAddressPerSecond, limits.ConnectionsPerAddressPerSecond * 2);
+
+        // A quarter of the shortest timeout (at most 1 s) keeps every deadline within 25 % of its value.
         long shortest = (long)Math.Min(limits.HandshakeTimeout.TotalMilliseconds, Math.Min(limits.PingInterval.TotalMilliseconds, limits.IdleTimeout.TotalMilliseconds - limits.PingInterval.TotalMilliseconds));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 50, 1000));
         _sweep = new Timer(_ => Sweep(), null, period, period);
@@ -38,6 +42,12 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
 
     public override async Task OnConnectedAsync(ConnectionContext context)
     {
+        if (context.Features.Get<ISslStreamFeature>()?.SslStream is { } tls)
+        {
+            // Before the first read or write: an idle connection then holds no OpenSSL record buffers.
+            OpenSslBuffers.TryReleaseWhenIdle(tls);
+        }
+
         var connection = new WrenConnection(context, _core, _options.MaxFrameLength);
         int total = Interlocked.Increment(ref _count);
         int fromAddress = _perAddress.AddOrUpdate(connection.RemoteIp, 1, static (_, n) => n + 1);
@@ -51,6 +61,12 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
             {
                 HostLog.ConnectionRefused(_logger, connection.RemoteAddress, total, fromAddress);
                 connection.Session.Fail(ErrorCode.TooManyConnections, "connection limit reached");
+            }
+            else if ((_core.Limits.LimitLoopbackConnectionRate || !IPAddress.IsLoopback(connection.RemoteIp))
+                && _connectionRate.TryTake(connection.RemoteIp, Environment.TickCount64) is var wait and > 0)
+            {
+                // Too many new connections from this address: told when to come back, then closed before Hello.
+                connection.Session.Sink.Close(Frames.Error(0, ErrorCode.RateLimited, "too many new connections from this address", wait));
             }
 
             _connections.TryAdd(connection, 0);

@@ -25,6 +25,9 @@ public sealed class WrenOptions
     /// <summary>TLS settings.</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>At-rest encryption of message bodies.</summary>
+    public AtRestOptions AtRest { get; set; } = new();
+
     /// <summary>Sync (ack after fsync, default) or Async (ack after the OS has the write; loses the last moments on power failure).</summary>
     public DurabilityMode Durability { get; set; } = DurabilityMode.Sync;
 
@@ -45,6 +48,16 @@ public sealed class WrenOptions
 
     /// <summary>Routing-core limits (slow consumers, timeouts, sync batch, group size, rates).</summary>
     public BrokerLimits Limits { get; set; } = new();
+
+    /// <summary>Authentication: token lifetimes, password hashing (Argon2id), login throttling (section <c>Wren:Auth</c>).</summary>
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>OpenID Connect issuers accepted at login (section <c>Wren:Oidc</c>); the same object as <c>Auth.Oidc</c>.</summary>
+    public OidcOptions Oidc
+    {
+        get => Auth.Oidc;
+        set => Auth.Oidc = value;
+    }
 
     /// <summary>Test-only switches that break the broker's guarantees on purpose. Never set them in production.</summary>
     public TestingOptions Testing { get; set; } = new();
@@ -75,4 +88,34 @@ public sealed class TlsOptions
 
     /// <summary>Password of the certificate file, if any.</summary>
     public string? CertificatePassword { get; set; }
+
+    /// <summary>For a PEM certificate file: the PEM file with its private key, when the key is not in the certificate file.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>
+    /// How often the certificate file is checked for changes (modification time and size); a changed file is loaded
+    /// for new connections, live ones keep theirs. Default 1 minute: a renewed certificate is in use within a minute at
+    /// the cost of one stat call. Zero turns the check off (reload then happens on SIGHUP or `wren tls reload`).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ReloadCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Offer only AEAD cipher suites with ephemeral key exchange (Linux and macOS). Default false: the OS's default
+    /// list, which on Debian's OpenSSL 3 also has TLS 1.2 CBC-SHA256/384 suites (flagged "potentially LUCKY13" by
+    /// testssl.sh). Turning it on costs memory and CPU per connection: .NET then builds one TLS context per connection
+    /// instead of sharing one, and TLS session resumption is off.
+    /// </summary>
+    public bool RestrictCipherSuites { get; set; }
+}
+
+/// <summary>At-rest encryption settings (section <c>Wren:AtRest</c>).</summary>
+public sealed class AtRestOptions
+{
+    /// <summary>
+    /// Seal message bodies with AES-256-GCM. Default false: the disk is trusted or encrypted below. When true and the
+    /// data directory has no key ring, one is created with key 1. A data directory that has a key ring (created here or
+    /// by `wren keys rotate`) is always encrypted for new writes, whatever this says, so that no key is ever dropped.
+    /// </summary>
+    public bool Encrypt { get; set; }
 }

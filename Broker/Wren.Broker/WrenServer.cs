@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,21 +22,28 @@ namespace Wren.Broker;
 /// <summary>
 /// A running broker: storage, routing core and the Kestrel listener with TLS. Used by Program and by in-process tests.
 /// </summary>
-public sealed partial class WrenServer : IAsyncDisposable
+public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
 {
     /// <summary>Name of the file holding the bootstrap administrator's token, in the data directory.</summary>
     public const string AdminTokenFile = "admin.token";
 
     private readonly WebApplication _app;
+    private readonly ServerCertificates? _certificates;
+    private readonly SemaphoreSlim _keyRotation = new(1, 1);
+    private readonly ILogger _securityLogger;
+    private KeyRing? _keyRing;
+    private ITimer? _certificateCheck;
     private bool _stopped;
 
-    private WrenServer(WebApplication app, WrenOptions options, WrenStore store, BrokerCore core, X509Certificate2? certificate)
+    private WrenServer(WebApplication app, WrenOptions options, WrenStore store, BrokerCore core, ServerCertificates? certificates, KeyRing? keyRing)
     {
         _app = app;
         Options = options;
         Store = store;
         Core = core;
-        Certificate = certificate;
+        _certificates = certificates;
+        _keyRing = keyRing;
+        _securityLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wren.Broker.Security");
     }
 
     /// <summary>The options in force.</summary>
@@ -46,8 +55,11 @@ public sealed partial class WrenServer : IAsyncDisposable
     /// <summary>The routing core.</summary>
     public BrokerCore Core { get; }
 
-    /// <summary>The server certificate (null when TLS is off).</summary>
-    public X509Certificate2? Certificate { get; }
+    /// <summary>The certificate new connections get (null when TLS is off); it changes when the certificate file is reloaded.</summary>
+    public X509Certificate2? Certificate => _certificates?.Certificate;
+
+    /// <summary>The TLS settings of the next handshake (null when TLS is off).</summary>
+    internal System.Net.Security.SslServerAuthenticationOptions? TlsAuthenticationOptions => _certificates?.CreateAuthenticationOptions();
 
     /// <summary>SHA-256 fingerprint of the certificate, as clients pin it.</summary>
     public string? Fingerprint => Certificate is null ? null : DevCertificate.Fingerprint(Certificate);
@@ -79,16 +91,31 @@ public sealed partial class WrenServer : IAsyncDisposable
         configureLogging?.Invoke(builder.Logging);
 
         X509Certificate2? certificate = null;
+        ServerCertificates? certificates = null;
         bool generated = false;
         if (options.Tls.Enabled)
         {
-            certificate = DevCertificate.Load(options.Tls, options.DataDirectory, out generated);
+            certificate = string.IsNullOrEmpty(options.Tls.CertificatePath)
+                ? DevCertificate.Load(options.Tls, options.DataDirectory, out generated)
+                : ServerCertificates.Read(options.Tls.CertificatePath, options.Tls);
+            certificates = new ServerCertificates(
+                certificate,
+                options.Tls,
+                string.IsNullOrEmpty(options.Tls.CertificatePath) ? Path.Combine(options.DataDirectory, DevCertificate.FileName) : options.Tls.CertificatePath);
+        }
+
+        var keyRing = KeyRing.Load(options.DataDirectory);
+        if (keyRing is null && options.AtRest.Encrypt)
+        {
+            keyRing = KeyRing.CreateNew();
+            keyRing.Save(options.DataDirectory);
         }
 
         var store = WrenStore.Open(new StoreOptions
         {
             DataDirectory = Path.Combine(options.DataDirectory, "db"),
             Durability = options.Durability,
+            Encryption = keyRing?.ToStoreOptions(),
             TestAckBeforeWrite = options.Testing.AckBeforeDurable,
         });
         BrokerCore? core = null;
@@ -97,7 +124,7 @@ public sealed partial class WrenServer : IAsyncDisposable
             var protocolLimits = new ProtocolLimits { MaxFrameLength = options.MaxFrameLength };
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
             builder.Services.AddSingleton(store);
-            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store));
+            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store, auth: options.Auth));
             builder.Services.AddSingleton<WrenConnectionHandler>();
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.WebHost.ConfigureKestrel(kestrel =>
@@ -110,12 +137,16 @@ public sealed partial class WrenServer : IAsyncDisposable
                         context.Items[WrenConnection.AcceptedKey] = Environment.TickCount64;
                         return next(context);
                     });
-                    if (certificate is not null)
+                    // Wren is not HTTP: no protocol is announced through ALPN.
+                    listen.Protocols = HttpProtocols.None;
+                    if (certificates is not null)
                     {
-                        listen.UseHttps(https =>
+                        // Each handshake takes the certificate in force at that moment, so a reload reaches new
+                        // connections only; TLS 1.2/1.3, the OS choosing among them (ServerCertificates).
+                        listen.UseHttps(new TlsHandshakeCallbackOptions
                         {
-                            https.ServerCertificate = certificate;
-                            https.HandshakeTimeout = options.Limits.HandshakeTimeout;
+                            OnConnection = _ => ValueTask.FromResult(certificates.CreateAuthenticationOptions()),
+                            HandshakeTimeout = options.Limits.HandshakeTimeout,
                         });
                     }
 
@@ -135,7 +166,8 @@ public sealed partial class WrenServer : IAsyncDisposable
                 stoppingCore.BeginShutdown(TimeSpan.FromSeconds(2));
                 handler.CloseAll(Frames.GoAway(TimeSpan.FromSeconds(2)));
             });
-            var server = new WrenServer(app, options, store, core, certificate);
+            var server = new WrenServer(app, options, store, core, certificates, keyRing);
+            core.HostOperations = server;
             await server.BootstrapAdminAsync(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<WrenServer>()).ConfigureAwait(false);
             await app.StartAsync().ConfigureAwait(false);
 
@@ -151,6 +183,12 @@ public sealed partial class WrenServer : IAsyncDisposable
             if (certificate is not null)
             {
                 HostLog.Certificate(logger, certificate.Subject, server.Fingerprint!, generated ? " (development certificate, generated now)" : "");
+            }
+
+            if (certificates is not null && options.Tls.ReloadCheckInterval > TimeSpan.Zero)
+            {
+                server._certificateCheck = TimeProvider.System.CreateTimer(
+                    static s => ((WrenServer)s!).CheckCertificateFile(), server, options.Tls.ReloadCheckInterval, options.Tls.ReloadCheckInterval);
             }
 
             return server;
@@ -188,6 +226,11 @@ public sealed partial class WrenServer : IAsyncDisposable
         }
 
         _stopped = true;
+        if (_certificateCheck is not null)
+        {
+            await _certificateCheck.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         await Core.DisposeAsync().ConfigureAwait(false);
         await Store.FlushAsync().ConfigureAwait(false);
@@ -197,6 +240,115 @@ public sealed partial class WrenServer : IAsyncDisposable
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>
+    /// Reads the certificate file again (the configured one, or the development certificate) for new connections.
+    /// Called on SIGHUP by the broker process; also reachable as `wren tls reload` and run when the file changes.
+    /// </summary>
+    /// <param name="trigger">What asked for it, for the log and the audit record.</param>
+    /// <returns>True when the new certificate is in force; false (logged) when the file is unusable and the old one stays.</returns>
+    public bool ReloadCertificate(string trigger)
+    {
+        if (_certificates is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var info = _certificates.Reload();
+            CertificateReloaded(_securityLogger, info.Subject, info.Fingerprint, trigger);
+            Core.Audit.Record(new AuditEvent(AuditAction.TlsReloaded, 0, 0, 0, 0, $"{trigger}: {info.Subject} {info.Fingerprint}", null));
+            return true;
+        }
+        catch (HostOperationException ex)
+        {
+            CertificateReloadFailed(_securityLogger, ex.Message, trigger);
+            Core.Audit.Record(new AuditEvent(AuditAction.TlsReloadFailed, 0, 0, 0, 0, $"{trigger}: {ex.Message}", null));
+            return false;
+        }
+    }
+
+    /// <inheritdoc/>
+    Task<CertificateInfo> IHostOperations.ReloadCertificateAsync()
+    {
+        if (_certificates is null)
+        {
+            throw new HostOperationException("TLS is off on this broker");
+        }
+
+        try
+        {
+            var info = _certificates.Reload();
+            CertificateReloaded(_securityLogger, info.Subject, info.Fingerprint, "administrator request");
+            return Task.FromResult(info);
+        }
+        catch (HostOperationException ex)
+        {
+            CertificateReloadFailed(_securityLogger, ex.Message, "administrator request");
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    async Task<KeyRingStatus> IHostOperations.RotateEncryptionKeyAsync()
+    {
+        await _keyRotation.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            KeyRing next;
+            try
+            {
+                next = _keyRing?.WithNewKey() ?? KeyRing.CreateNew();
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new HostOperationException(ex.Message, ex);
+            }
+
+            // The ring is on disk before any record is sealed with the new key, so a crash at any point leaves every
+            // stored record readable at the next start.
+            try
+            {
+                next.Save(Options.DataDirectory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new HostOperationException($"the key ring could not be written ({ex.Message}); the current key stays in force", ex);
+            }
+
+            await Store.ActivateEncryptionKeyAsync(next.ActiveKeyId, next.Keys[next.ActiveKeyId]).ConfigureAwait(false);
+            _keyRing = next;
+            KeyRotated(_securityLogger, next.ActiveKeyId);
+            return DescribeKeyRing();
+        }
+        finally
+        {
+            _keyRotation.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    KeyRingStatus IHostOperations.GetKeyRingStatus() => DescribeKeyRing();
+
+    private KeyRingStatus DescribeKeyRing() => new(Store.ActiveEncryptionKeyId ?? 0, Store.EncryptionKeyIds);
+
+    private void CheckCertificateFile()
+    {
+        if (_certificates is { } certificates && certificates.FileChanged())
+        {
+            ReloadCertificate("certificate file changed");
+        }
+    }
+
+    [LoggerMessage(2700, LogLevel.Information, "TLS certificate reloaded ({Trigger}): {Subject} SHA-256 fingerprint {Fingerprint}; new connections use it")]
+    private static partial void CertificateReloaded(ILogger logger, string subject, string fingerprint, string trigger);
+
+    [LoggerMessage(2701, LogLevel.Error, "TLS certificate reload ({Trigger}) failed: {Reason}")]
+    private static partial void CertificateReloadFailed(ILogger logger, string reason, string trigger);
+
+    [LoggerMessage(2702, LogLevel.Information, "At-rest key {KeyId} generated and active for new writes; older keys stay for reading")]
+    private static partial void KeyRotated(ILogger logger, byte keyId);
 
     private async Task BootstrapAdminAsync(ILogger logger)
     {

@@ -51,8 +51,9 @@ public sealed partial class WrenClient
             timeout.CancelAfter(_options.RequestTimeout);
             await stream.WriteAsync(FrameWriter.ToArray(1, new Hello { ClientName = _options.ClientName, ClientVersion = "1" }), timeout.Token).ConfigureAwait(false);
             Welcome = Expect<Welcome>(await ReadOneAsync(reader, timeout.Token).ConfigureAwait(false));
-            await stream.WriteAsync(FrameWriter.ToArray(2, new Auth { Method = AuthMethod.Token, Token = _options.Token }), timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(FrameWriter.ToArray(2, BuildAuth()), timeout.Token).ConfigureAwait(false);
             Session = Expect<AuthOk>(await ReadOneAsync(reader, timeout.Token).ConfigureAwait(false));
+            AdoptIssuedTokens(Session);
         }
         catch
         {

@@ -1,3 +1,5 @@
+using Wren.Protocol.Messages;
+
 namespace Wren.Client;
 
 /// <summary>How a <see cref="WrenClient"/> connects and behaves.</summary>
@@ -21,8 +23,33 @@ public sealed class WrenClientOptions
     /// <summary>Name checked against the certificate when not pinning. Default: <see cref="Host"/>.</summary>
     public string? TargetHost { get; set; }
 
-    /// <summary>The device token.</summary>
+    /// <summary>
+    /// The device token. When empty, the client logs in with <see cref="RefreshToken"/>, <see cref="OidcToken"/> or
+    /// <see cref="UserName"/> and <see cref="Password"/> (in that order of preference) and then sets this to the issued token,
+    /// so reconnects use it.
+    /// </summary>
     public string Token { get; set; } = "";
+
+    /// <summary>Login name for a password login (when <see cref="Token"/> is empty).</summary>
+    public string? UserName { get; set; }
+
+    /// <summary>Password for a password login; cleared once a token was issued.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Current TOTP code, for accounts with MFA; cleared once a token was issued.</summary>
+    public string? TotpCode { get; set; }
+
+    /// <summary>An OpenID Connect token (JWT) to log in with; cleared once a token was issued.</summary>
+    public string? OidcToken { get; set; }
+
+    /// <summary>The refresh token of the device's current pair (set by logins and <see cref="WrenClient.RefreshAsync"/>).</summary>
+    public string? RefreshToken { get; set; }
+
+    /// <summary>Name of the device a password or OIDC login creates. Default: the client name.</summary>
+    public string? DeviceName { get; set; }
+
+    /// <summary>Called with each newly issued token pair (login or refresh), so the application can store it.</summary>
+    public Action<TokenPair>? TokensIssued { get; set; }
 
     /// <summary>Client name sent in Hello.</summary>
     public string ClientName { get; set; } = "wren-dotnet";

@@ -147,6 +147,17 @@ public static class MessageCodec
         Add<MemberList>(MessageType.MemberList);
         Add<ListConversations>(MessageType.ListConversations);
         Add<ConversationList>(MessageType.ConversationList);
+        Add<SetRole>(MessageType.SetRole);
+        Add<UpdateGroup>(MessageType.UpdateGroup);
+        Add<LeaveGroup>(MessageType.LeaveGroup);
+        Add<GroupSettings>(MessageType.GroupSettings);
+        Add<GetGroupSettings>(MessageType.GetGroupSettings);
+        Add<Recall>(MessageType.Recall);
+        Add<Edit>(MessageType.Edit);
+        Add<Delete>(MessageType.Delete);
+        Add<DeleteForMe>(MessageType.DeleteForMe);
+        Add<ListHidden>(MessageType.ListHidden);
+        Add<HiddenList>(MessageType.HiddenList);
         Add<MarkRead>(MessageType.MarkRead);
         Add<ReadReceipt>(MessageType.ReadReceipt);
         Add<Typing>(MessageType.Typing);
@@ -172,6 +183,22 @@ public static class MessageCodec
         Add<AdminListUserConversations>(MessageType.AdminListUserConversations);
         Add<AdminSetRole>(MessageType.AdminSetRole);
         Add<AdminCheckpoint>(MessageType.AdminCheckpoint);
+        Add<AdminAuditQuery>(MessageType.AdminAuditQuery);
+        Add<AdminAuditPage>(MessageType.AdminAuditPage);
+        Add<AdminTlsReload>(MessageType.AdminTlsReload);
+        Add<AdminCertificate>(MessageType.AdminCertificate);
+        Add<AdminRotateKey>(MessageType.AdminRotateKey);
+        Add<AdminKeyStatus>(MessageType.AdminKeyStatus);
+        Add<AdminKeyRing>(MessageType.AdminKeyRing);
+        Add<Logout>(MessageType.Logout);
+        Add<ChangePassword>(MessageType.ChangePassword);
+        Add<TotpEnroll>(MessageType.TotpEnroll);
+        Add<TotpConfirm>(MessageType.TotpConfirm);
+        Add<TotpDisable>(MessageType.TotpDisable);
+        Add<AdminSetPassword>(MessageType.AdminSetPassword);
+        Add<RefreshSession>(MessageType.RefreshSession);
+        Add<TotpEnrollment>(MessageType.TotpEnrollment);
+        Add<TokenPair>(MessageType.TokenPair);
         return decoders;
     }
 }

@@ -71,6 +71,16 @@ public enum MessageType : byte
     ListConversations = 0x37,
     /// <summary>Server → client: a page of conversations.</summary>
     ConversationList = 0x38,
+    /// <summary>Client → server: set a member's role in a group (group owners and admins).</summary>
+    SetRole = 0x39,
+    /// <summary>Client → server: change a group's settings (title, read-only mode).</summary>
+    UpdateGroup = 0x3A,
+    /// <summary>Client → server: leave a group.</summary>
+    LeaveGroup = 0x3B,
+    /// <summary>Server → client: a group's settings.</summary>
+    GroupSettings = 0x3C,
+    /// <summary>Client → server: read a group's settings.</summary>
+    GetGroupSettings = 0x3D,
 
     // 0x40–0x4F: receipts, typing, presence, users.
 
@@ -91,7 +101,21 @@ public enum MessageType : byte
     /// <summary>Server → client: answer to ResolveUsers.</summary>
     UserList = 0x47,
 
-    // 0x50–0x5F: recall, edit, delete (reserved).
+    // 0x50–0x5F: recall, edit, delete.
+
+    /// <summary>Client → server: recall a message (appends a Recall entry).</summary>
+    Recall = 0x50,
+    /// <summary>Client → server: edit the caller's own message (appends an Edit entry).</summary>
+    Edit = 0x51,
+    /// <summary>Client → server: delete a message as a group moderator (appends a Delete entry).</summary>
+    Delete = 0x52,
+    /// <summary>Client → server: hide messages from the caller's own view on all their devices.</summary>
+    DeleteForMe = 0x53,
+    /// <summary>Client → server: the seqs the caller has hidden in a conversation.</summary>
+    ListHidden = 0x54,
+    /// <summary>Server → client: hidden seqs (answer to ListHidden, or a push after DeleteForMe).</summary>
+    HiddenList = 0x55,
+
     // 0x60–0x6F: files (reserved).
     // 0x70–0x7F: call signalling (reserved).
     // 0x80–0x9F: administration: requests 0x80–0x8F, answers 0x90–0x9F.
@@ -118,6 +142,14 @@ public enum MessageType : byte
     AdminSetRole = 0x89,
     /// <summary>Client → server (administrators): write a checkpoint of the store.</summary>
     AdminCheckpoint = 0x8A,
+    /// <summary>Client → server (administrators): read the audit log.</summary>
+    AdminAuditQuery = 0x8B,
+    /// <summary>Client → server (administrators): reload the TLS certificate.</summary>
+    AdminTlsReload = 0x8C,
+    /// <summary>Client → server (administrators): rotate the at-rest data key.</summary>
+    AdminRotateKey = 0x8D,
+    /// <summary>Client → server (administrators): the at-rest key ring.</summary>
+    AdminKeyStatus = 0x8E,
     /// <summary>Server → client: a user.</summary>
     AdminUser = 0x90,
     /// <summary>Server → client: an issued token.</summary>
@@ -130,7 +162,34 @@ public enum MessageType : byte
     AdminLogPage = 0x94,
     /// <summary>Server → client: a user's tokens.</summary>
     AdminTokenList = 0x95,
-    // 0xA0–0xEF: reserved for later versions.
+    /// <summary>Server → client: a page of the audit log.</summary>
+    AdminAuditPage = 0x96,
+    /// <summary>Server → client: the TLS certificate in force.</summary>
+    AdminCertificate = 0x97,
+    /// <summary>Server → client: the at-rest key ring.</summary>
+    AdminKeyRing = 0x98,
+
+    // 0xA0–0xAF: account and security: requests 0xA0–0xA7, answers 0xA8–0xAF.
+
+    /// <summary>Client → server: revoke this device's tokens and end its sessions.</summary>
+    Logout = 0xA0,
+    /// <summary>Client → server: change the caller's password.</summary>
+    ChangePassword = 0xA1,
+    /// <summary>Client → server: start TOTP enrollment.</summary>
+    TotpEnroll = 0xA2,
+    /// <summary>Client → server: confirm TOTP enrollment with a code.</summary>
+    TotpConfirm = 0xA3,
+    /// <summary>Client → server: turn TOTP MFA off with a code.</summary>
+    TotpDisable = 0xA4,
+    /// <summary>Client → server (administrators): set a user's password or turn the user's MFA off.</summary>
+    AdminSetPassword = 0xA5,
+    /// <summary>Client → server: exchange a refresh token for a new token pair.</summary>
+    RefreshSession = 0xA6,
+    /// <summary>Server → client: a TOTP enrollment's secret.</summary>
+    TotpEnrollment = 0xA8,
+    /// <summary>Server → client: a new access and refresh token.</summary>
+    TokenPair = 0xA9,
+    // 0xB0–0xEF: reserved for later versions.
     // 0xF0–0xFF: private extensions, never assigned by the protocol.
 }
 
@@ -151,11 +210,16 @@ public static class MessageTypes
             or MessageType.SyncConversation or MessageType.SyncAll or MessageType.History
             or MessageType.CreateGroup or MessageType.OpenDirect or MessageType.AddMembers or MessageType.RemoveMembers
             or MessageType.ListMembers or MessageType.ListConversations
+            or MessageType.SetRole or MessageType.UpdateGroup or MessageType.LeaveGroup or MessageType.GetGroupSettings
+            or MessageType.Recall or MessageType.Edit or MessageType.Delete or MessageType.DeleteForMe or MessageType.ListHidden
             or MessageType.MarkRead or MessageType.Typing or MessageType.QueryPresence or MessageType.ResolveUsers
             or MessageType.AdminCreateUser or MessageType.AdminIssueToken or MessageType.AdminListUsers
             or MessageType.AdminSetDisabled or MessageType.AdminStats or MessageType.AdminInspectLog or MessageType.AdminListTokens
             or MessageType.AdminRevokeToken or MessageType.AdminListUserConversations or MessageType.AdminSetRole
-            or MessageType.AdminCheckpoint => true,
+            or MessageType.AdminCheckpoint
+            or MessageType.AdminAuditQuery or MessageType.AdminTlsReload or MessageType.AdminRotateKey or MessageType.AdminKeyStatus
+            or MessageType.Logout or MessageType.ChangePassword or MessageType.TotpEnroll or MessageType.TotpConfirm
+            or MessageType.TotpDisable or MessageType.AdminSetPassword or MessageType.RefreshSession => true,
         _ => false,
     };
 
@@ -167,9 +231,11 @@ public static class MessageTypes
             or MessageType.SendAck or MessageType.Deliver or MessageType.SyncDone or MessageType.HistoryPage
             or MessageType.ConversationInfo or MessageType.MemberList or MessageType.ConversationList
             or MessageType.ReadReceipt or MessageType.Typing or MessageType.Presence or MessageType.PresenceList
-            or MessageType.UserList
+            or MessageType.UserList or MessageType.GroupSettings or MessageType.HiddenList
             or MessageType.AdminUser or MessageType.AdminToken or MessageType.AdminUserList or MessageType.AdminStatsResult
-            or MessageType.AdminLogPage or MessageType.AdminTokenList => true,
+            or MessageType.AdminLogPage or MessageType.AdminTokenList
+            or MessageType.AdminAuditPage or MessageType.AdminCertificate or MessageType.AdminKeyRing
+            or MessageType.TotpEnrollment or MessageType.TokenPair => true,
         _ => false,
     };
 }

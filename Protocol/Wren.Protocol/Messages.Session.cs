@@ -109,6 +109,8 @@ public enum AuthMethod : byte
     Password = 2,
     /// <summary>An OpenID Connect ID or access token (JWT) from a configured issuer.</summary>
     OidcToken = 3,
+    /// <summary>A refresh token (in Token): rotates the device's token pair and authenticates with the new one.</summary>
+    RefreshToken = 4,
 }
 
 /// <summary>Client → server: credentials. Sent once, after Welcome.</summary>
@@ -147,7 +149,7 @@ public sealed class Auth : IMessage
         if (!Fields.Text(DeviceName, limits.MaxNameBytes, required: false)) return FieldViolation.Invalid("device_name");
         return Method switch
         {
-            AuthMethod.Token or AuthMethod.OidcToken when string.IsNullOrEmpty(Token) => FieldViolation.Invalid("token"),
+            AuthMethod.Token or AuthMethod.OidcToken or AuthMethod.RefreshToken when string.IsNullOrEmpty(Token) => FieldViolation.Invalid("token"),
             AuthMethod.Password when string.IsNullOrEmpty(UserName) => FieldViolation.Invalid("user_name"),
             AuthMethod.Password when string.IsNullOrEmpty(Password) => FieldViolation.Invalid("password"),
             _ => FieldViolation.None,
@@ -174,8 +176,14 @@ public sealed class AuthOk : IMessage
     /// <summary>When the credential used expires, Unix milliseconds; 0 when it does not.</summary>
     [Key(4)] public long ExpiresMs { get; set; }
 
-    /// <summary>A newly issued device token (password and OIDC logins); null for token logins.</summary>
+    /// <summary>A newly issued device token (password, OIDC and refresh logins); null for token logins.</summary>
     [Key(5)] public string? IssuedToken { get; set; }
+
+    /// <summary>The refresh token paired with <see cref="IssuedToken"/> (single use); null for token logins.</summary>
+    [Key(6)] public string? RefreshToken { get; set; }
+
+    /// <summary>When <see cref="RefreshToken"/> expires, Unix milliseconds; 0 when none was issued.</summary>
+    [Key(7)] public long RefreshExpiresMs { get; set; }
 
     /// <inheritdoc/>
     [IgnoreMember] public MessageType Type => MessageType.AuthOk;
@@ -185,6 +193,7 @@ public sealed class AuthOk : IMessage
     {
         if (!Fields.Text(UserName, limits.MaxNameBytes)) return FieldViolation.Invalid("user_name");
         if (!Fields.Text(IssuedToken, limits.MaxCredentialBytes, required: false)) return FieldViolation.Invalid("issued_token");
+        if (!Fields.Text(RefreshToken, limits.MaxCredentialBytes, required: false)) return FieldViolation.Invalid("refresh_token");
         return FieldViolation.None;
     }
 }

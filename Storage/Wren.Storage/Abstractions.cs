@@ -198,6 +198,44 @@ public interface IConversationStore
     IReadOnlyList<ulong> GetUserConversations(ulong userId);
 }
 
+/// <summary>Who first claimed the retraction (recall or delete) of a message.</summary>
+/// <param name="Claimed">True when this call made the claim; false when the message was already retracted.</param>
+/// <param name="UserId">The user holding the claim.</param>
+/// <param name="ClientMsgId">The client message id of the retracting event.</param>
+public readonly record struct RetractionClaim(bool Claimed, ulong UserId, string ClientMsgId);
+
+/// <summary>Group settings, retracted messages and per-user hidden messages.</summary>
+/// <remarks>Every read is answered from memory; every change is durable on return.</remarks>
+public interface IModerationStore
+{
+    /// <summary>True when the group is in read-only mode (only admins and owners send).</summary>
+    bool IsReadOnly(ulong conversationId);
+
+    /// <summary>Changes a group's title and/or read-only mode (null keeps a value). Null when the conversation does not exist.</summary>
+    ValueTask<ConversationRecord?> UpdateGroupAsync(ulong conversationId, string? title, bool? readOnly);
+
+    /// <summary>
+    /// Marks a message as retracted by the given event, unless it already is: then the existing claim is returned
+    /// with <see cref="RetractionClaim.Claimed"/> false. Serialized on the store's writer, so one claim wins.
+    /// </summary>
+    ValueTask<RetractionClaim> ClaimRetractionAsync(ulong conversationId, ulong seq, ulong userId, string clientMsgId);
+
+    /// <summary>Withdraws a claim whose event could not be appended.</summary>
+    ValueTask ReleaseRetractionAsync(ulong conversationId, ulong seq);
+
+    /// <summary>True when the message was recalled or deleted.</summary>
+    bool IsRetracted(ulong conversationId, ulong seq);
+
+    /// <summary>Hides messages from one user's view. Returns the seqs newly hidden, ascending.</summary>
+    ValueTask<IReadOnlyList<ulong>> HideAsync(ulong userId, ulong conversationId, IReadOnlyCollection<ulong> seqs);
+
+    /// <summary>True when the user hid the message.</summary>
+    bool IsHidden(ulong userId, ulong conversationId, ulong seq);
+
+    /// <summary>Seqs the user hid in the conversation above <paramref name="afterSeq"/>, ascending, at most <paramref name="limit"/>.</summary>
+    IReadOnlyList<ulong> ListHidden(ulong userId, ulong conversationId, ulong afterSeq, int limit);
+}
+
 /// <summary>Delivered cursors per (user, device, conversation) and read cursors per (user, conversation).</summary>
 /// <remarks>
 /// Cursors only move forward: a lower value than the stored one is ignored. Updates are applied in memory at once and
@@ -289,6 +327,66 @@ public interface IUserStore
     ValueTask<bool> RevokeTokenAsync(ReadOnlyMemory<byte> tokenHash);
 }
 
+/// <summary>A user's login credentials beyond device tokens.</summary>
+/// <param name="UserId">The user.</param>
+/// <param name="PasswordHash">PHC-style password hash (algorithm, parameters, salt, hash); null when none is set.</param>
+/// <param name="TotpSecret">TOTP shared secret (plain here; sealed at rest when the store encrypts); null when none.</param>
+/// <param name="TotpEnabled">True once enrollment was confirmed: password logins then need a code.</param>
+/// <param name="LastTotpStep">The last accepted TOTP time step; a code of this step or an earlier one is refused.</param>
+public sealed record CredentialRecord(ulong UserId, string? PasswordHash, byte[]? TotpSecret, bool TotpEnabled, long LastTotpStep);
+
+/// <summary>A stored refresh token. Only the SHA-256 hash of the secret is stored.</summary>
+/// <param name="TokenHash">SHA-256 of the secret (32 bytes).</param>
+/// <param name="UserId">Owner.</param>
+/// <param name="DeviceId">Device whose token pair it renews.</param>
+/// <param name="AccessTokenHash">Hash of the access token issued with it.</param>
+/// <param name="CreatedMs">Issue time.</param>
+/// <param name="ExpiresMs">Expiry, Unix milliseconds.</param>
+public sealed record RefreshRecord(byte[] TokenHash, ulong UserId, uint DeviceId, byte[] AccessTokenHash, long CreatedMs, long ExpiresMs);
+
+/// <summary>What a refresh-token rotation found.</summary>
+public enum RefreshOutcome
+{
+    /// <summary>The token was the device's current one: the new pair is stored and the old access token revoked.</summary>
+    Rotated,
+    /// <summary>The token is unknown or expired; nothing changed.</summary>
+    NotFound,
+    /// <summary>The token was already used (replaced by a newer one): the device's tokens are all revoked.</summary>
+    Reused,
+}
+
+/// <summary>Passwords, TOTP state and refresh tokens. Policy (hashing, code checks) lives in the broker.</summary>
+public interface ICredentialStore
+{
+    /// <summary>The user's credentials; a record with nulls when none were ever set.</summary>
+    CredentialRecord GetCredentials(ulong userId);
+
+    /// <summary>Sets (or with null clears) the password hash. Durable on return.</summary>
+    ValueTask SetPasswordHashAsync(ulong userId, string? passwordHash);
+
+    /// <summary>Sets the TOTP secret and whether MFA is on (null secret clears both). Durable on return.</summary>
+    ValueTask SetTotpAsync(ulong userId, byte[]? secret, bool enabled);
+
+    /// <summary>Records <paramref name="step"/> as used when it is later than the last accepted step; false otherwise. Durable on return.</summary>
+    ValueTask<bool> TryUseTotpStepAsync(ulong userId, long step);
+
+    /// <summary>Stores a refresh token as its device's only current one (replacing any earlier). Durable on return.</summary>
+    ValueTask StoreRefreshAsync(RefreshRecord refresh);
+
+    /// <summary>The refresh token with this hash, or null.</summary>
+    RefreshRecord? FindRefresh(ReadOnlySpan<byte> tokenHash);
+
+    /// <summary>
+    /// Atomically replaces the device's current refresh token <paramref name="oldHash"/> by <paramref name="newRefresh"/>,
+    /// stores <paramref name="newAccess"/> and revokes the old access token. A token that is not the device's current one
+    /// revokes all of the device's tokens (reuse of a stolen refresh token ends the family). Durable on return.
+    /// </summary>
+    ValueTask<RefreshOutcome> RotateRefreshAsync(byte[] oldHash, long nowMs, TokenRecord newAccess, RefreshRecord newRefresh);
+
+    /// <summary>Revokes every access token of the device and its refresh token. Durable on return.</summary>
+    ValueTask RevokeDeviceAsync(ulong userId, uint deviceId);
+}
+
 /// <summary>Statistics of a store, for operators.</summary>
 public interface IStoreStatistics
 {
@@ -316,3 +414,52 @@ public interface IStoreCheckpoint
 /// <param name="Batches">Group-commit batches written since open.</param>
 /// <param name="BatchedAppends">Appends written in those batches.</param>
 public readonly record struct StoreStatistics(long Conversations, long Messages, long Users, long DiskBytes, long Batches, long BatchedAppends);
+
+/// <summary>One record of the audit log.</summary>
+/// <param name="Id">Position in the log, assigned by the store: strictly increasing from 1.</param>
+/// <param name="TimeMs">When it happened, Unix milliseconds.</param>
+/// <param name="Action">What happened (the broker's audit action number).</param>
+/// <param name="ActorUserId">Who did it (0 = anonymous or the server).</param>
+/// <param name="ActorDeviceId">The actor's device (0 when unknown).</param>
+/// <param name="SubjectUserId">Whom it concerns (0 when nobody in particular).</param>
+/// <param name="ConversationId">The conversation it concerns (0 when none).</param>
+/// <param name="Detail">Short free text (never a secret).</param>
+/// <param name="RemoteAddress">The actor's address, or empty.</param>
+public sealed record AuditRecord(
+    ulong Id,
+    long TimeMs,
+    ushort Action,
+    ulong ActorUserId,
+    uint ActorDeviceId,
+    ulong SubjectUserId,
+    ulong ConversationId,
+    string Detail,
+    string RemoteAddress);
+
+/// <summary>Which audit records a page keeps; a zero field does not filter.</summary>
+/// <param name="UserId">Keep records whose actor or subject is this user.</param>
+/// <param name="Action">Keep records of this action.</param>
+/// <param name="SinceMs">Keep records at or after this time, Unix milliseconds.</param>
+public readonly record struct AuditFilter(ulong UserId, ushort Action, long SinceMs);
+
+/// <summary>A page of the audit log, ascending by id.</summary>
+/// <param name="Items">The matching records.</param>
+/// <param name="LastScannedId">The last id examined; the next page starts after it (filtered records are skipped, not returned).</param>
+/// <param name="More">True when records after <paramref name="LastScannedId"/> exist.</param>
+public sealed record AuditPage(IReadOnlyList<AuditRecord> Items, ulong LastScannedId, bool More);
+
+/// <summary>The durable, append-only audit log. There is no update or delete.</summary>
+public interface IAuditStore
+{
+    /// <summary>Appends records in order, giving each the next id (the ids passed in are ignored).</summary>
+    /// <returns>The id of the last record written.</returns>
+    /// <remarks>Completes when the records are durable according to the store's <see cref="DurabilityMode"/>.</remarks>
+    /// <exception cref="StorageException">The write failed.</exception>
+    Task<ulong> AppendAuditAsync(IReadOnlyList<AuditRecord> records);
+
+    /// <summary>
+    /// Reads records with ids above <paramref name="afterId"/>, ascending, keeping those that match
+    /// <paramref name="filter"/>, until <paramref name="limit"/> match or <paramref name="maxScanned"/> were examined.
+    /// </summary>
+    AuditPage ReadAudit(ulong afterId, int limit, AuditFilter filter, int maxScanned = 10_000);
+}

@@ -1,11 +1,28 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text;
 using RocksDbSharp;
 using Wren.Storage.Internal;
 
 namespace Wren.Storage;
 
-public sealed partial class WrenStore
+/// <remarks>
+/// Moderation state lives in the meta column family under three prefixes: <c>mod.s | conv(8)</c> → flags (group
+/// settings), <c>mod.r | conv(8) | seq(8)</c> → user(8) | client msg id (retracted messages) and
+/// <c>mod.h | user(8) | conv(8) | seq(8)</c> → empty (messages a user hid). It is read into memory on first use.
+/// </remarks>
+public sealed partial class WrenStore : IModerationStore
 {
+    private static readonly byte[] s_settingsPrefix = Encoding.ASCII.GetBytes("mod.s");
+    private static readonly byte[] s_retractedPrefix = Encoding.ASCII.GetBytes("mod.r");
+    private static readonly byte[] s_hiddenPrefix = Encoding.ASCII.GetBytes("mod.h");
     private readonly WriteBatch _operationBatch = new();
+    private readonly ConcurrentDictionary<ulong, bool> _readOnly = new();
+    private readonly ConcurrentDictionary<(ulong Conversation, ulong Seq), (ulong UserId, string ClientMsgId)> _retracted = new();
+    private readonly ConcurrentDictionary<(ulong User, ulong Conversation), ImmutableSortedSet<ulong>> _hidden = new();
+    private readonly Lock _moderationLoad = new();
+    private volatile bool _moderationLoaded;
 
     /// <inheritdoc/>
     /// <remarks>The owner is always a member with <see cref="MemberRole.Owner"/>; duplicates in the list are ignored.</remarks>
@@ -307,5 +324,200 @@ public sealed partial class WrenStore
         Array.Copy(current, next, at);
         Array.Copy(current, at + 1, next, at, current.Length - at - 1);
         _userConversations[userId] = next;
+    }
+
+    /// <inheritdoc/>
+    public bool IsReadOnly(ulong conversationId)
+    {
+        EnsureModerationLoaded();
+        return _readOnly.TryGetValue(conversationId, out var readOnly) && readOnly;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<ConversationRecord?> UpdateGroupAsync(ulong conversationId, string? title, bool? readOnly)
+    {
+        EnsureModerationLoaded();
+        return new ValueTask<ConversationRecord?>(RunOnWriterAsync(() =>
+        {
+            if (!_conversations.TryGetValue(conversationId, out var state))
+            {
+                return null;
+            }
+
+            var batch = _operationBatch;
+            batch.Clear();
+            if (title is not null && title != state.Title)
+            {
+                Span<byte> key = stackalloc byte[9];
+                Keys.Conversation(key, conversationId, Keys.ConversationMetaTag);
+                batch.Put(key, Codec.WriteConversationMeta(state.Kind, state.CreatedMs, title), _conversationsCf);
+            }
+
+            if (readOnly is { } flag)
+            {
+                batch.Put(ModerationKey(s_settingsPrefix, conversationId), new[] { flag ? (byte)1 : (byte)0 }, _metaCf);
+            }
+
+            if (batch.Count() > 0)
+            {
+                WriteDurably(batch);
+            }
+
+            if (title is not null)
+            {
+                state.SetTitle(title);
+            }
+
+            if (readOnly is { } applied)
+            {
+                _readOnly[conversationId] = applied;
+            }
+
+            return (ConversationRecord?)state.Record;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<RetractionClaim> ClaimRetractionAsync(ulong conversationId, ulong seq, ulong userId, string clientMsgId)
+    {
+        EnsureModerationLoaded();
+        return new ValueTask<RetractionClaim>(RunOnWriterAsync(() =>
+        {
+            if (_retracted.TryGetValue((conversationId, seq), out var existing))
+            {
+                return new RetractionClaim(false, existing.UserId, existing.ClientMsgId);
+            }
+
+            var value = new byte[8 + Encoding.UTF8.GetByteCount(clientMsgId)];
+            BinaryPrimitives.WriteUInt64BigEndian(value, userId);
+            Encoding.UTF8.GetBytes(clientMsgId, value.AsSpan(8));
+            var batch = _operationBatch;
+            batch.Clear();
+            batch.Put(ModerationKey(s_retractedPrefix, conversationId, seq), value, _metaCf);
+            WriteDurably(batch);
+            _retracted[(conversationId, seq)] = (userId, clientMsgId);
+            return new RetractionClaim(true, userId, clientMsgId);
+        }));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask ReleaseRetractionAsync(ulong conversationId, ulong seq)
+    {
+        EnsureModerationLoaded();
+        return new ValueTask(RunOnWriterAsync(() =>
+        {
+            var batch = _operationBatch;
+            batch.Clear();
+            batch.Delete(ModerationKey(s_retractedPrefix, conversationId, seq), _metaCf);
+            WriteDurably(batch);
+            _retracted.TryRemove((conversationId, seq), out _);
+            return true;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public bool IsRetracted(ulong conversationId, ulong seq)
+    {
+        EnsureModerationLoaded();
+        return _retracted.ContainsKey((conversationId, seq));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<ulong>> HideAsync(ulong userId, ulong conversationId, IReadOnlyCollection<ulong> seqs)
+    {
+        ArgumentNullException.ThrowIfNull(seqs);
+        EnsureModerationLoaded();
+        var requested = seqs.ToArray();
+        return new ValueTask<IReadOnlyList<ulong>>(RunOnWriterAsync<IReadOnlyList<ulong>>(() =>
+        {
+            var current = _hidden.TryGetValue((userId, conversationId), out var set) ? set : [];
+            var added = requested.Where(seq => !current.Contains(seq)).Distinct().Order().ToList();
+            if (added.Count == 0)
+            {
+                return added;
+            }
+
+            var batch = _operationBatch;
+            batch.Clear();
+            foreach (var seq in added)
+            {
+                batch.Put(ModerationKey(s_hiddenPrefix, userId, conversationId, seq), ReadOnlySpan<byte>.Empty, _metaCf);
+            }
+
+            WriteDurably(batch);
+            _hidden[(userId, conversationId)] = current.Union(added);
+            return added;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public bool IsHidden(ulong userId, ulong conversationId, ulong seq)
+    {
+        EnsureModerationLoaded();
+        return _hidden.TryGetValue((userId, conversationId), out var set) && set.Contains(seq);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ulong> ListHidden(ulong userId, ulong conversationId, ulong afterSeq, int limit)
+    {
+        EnsureModerationLoaded();
+        if (limit <= 0 || !_hidden.TryGetValue((userId, conversationId), out var set))
+        {
+            return [];
+        }
+
+        return [.. set.Where(seq => seq > afterSeq).Take(limit)];
+    }
+
+    private static byte[] ModerationKey(byte[] prefix, params ReadOnlySpan<ulong> parts)
+    {
+        var key = new byte[prefix.Length + (8 * parts.Length)];
+        prefix.CopyTo(key, 0);
+        for (int i = 0; i < parts.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(prefix.Length + (8 * i)), parts[i]);
+        }
+
+        return key;
+    }
+
+    /// <summary>Reads the moderation records into memory once (a prefix scan of the meta column family).</summary>
+    private void EnsureModerationLoaded()
+    {
+        if (_moderationLoaded)
+        {
+            return;
+        }
+
+        lock (_moderationLoad)
+        {
+            if (_moderationLoaded)
+            {
+                return;
+            }
+
+            int at = s_settingsPrefix.Length;
+            Scan(_metaCf, s_settingsPrefix, (key, value) =>
+                _readOnly[Keys.ReadU64(key[at..])] = value.Length > 0 && (value[0] & 1) != 0);
+            Scan(_metaCf, s_retractedPrefix, (key, value) =>
+                _retracted[(Keys.ReadU64(key[at..]), Keys.ReadU64(key[(at + 8)..]))] = (Keys.ReadU64(value), Encoding.UTF8.GetString(value[8..])));
+            var hidden = new Dictionary<(ulong, ulong), List<ulong>>();
+            Scan(_metaCf, s_hiddenPrefix, (key, _) =>
+            {
+                var owner = (Keys.ReadU64(key[at..]), Keys.ReadU64(key[(at + 8)..]));
+                if (!hidden.TryGetValue(owner, out var list))
+                {
+                    hidden[owner] = list = [];
+                }
+
+                list.Add(Keys.ReadU64(key[(at + 16)..]));
+            });
+            foreach (var (owner, list) in hidden)
+            {
+                _hidden[owner] = [.. list];
+            }
+
+            _moderationLoaded = true;
+        }
     }
 }

@@ -226,6 +226,12 @@ public sealed partial class WrenStore
                     continue;
                 }
 
+                if (!EnsureWritable())
+                {
+                    FailClosed(item);
+                    continue;
+                }
+
                 if (item is PendingAppend append)
                 {
                     try
@@ -311,8 +317,9 @@ public sealed partial class WrenStore
         var batchKey = (request.SenderUserId, request.ClientMsgId);
         if (_batchDedup.TryGetValue(batchKey, out var first))
         {
-            if (first.Request.ConversationId == request.ConversationId && first.BodyHash == append.BodyHash
-                && first.Request.Body.Span.SequenceEqual(request.Body.Span))
+            // The same rule as Retry for an append already durable: same conversation, kind and body.
+            if (first.Request.ConversationId == request.ConversationId && first.Request.Kind == request.Kind
+                && first.BodyHash == append.BodyHash && first.Request.Body.Span.SequenceEqual(request.Body.Span))
             {
                 append.DuplicateOf = first;
             }
@@ -426,7 +433,8 @@ public sealed partial class WrenStore
         }
         catch (RocksDbSharpException)
         {
-            // Reported to every waiter of the batch as Unavailable below.
+            // Reported to every waiter of the batch as Unavailable below; the writer reopens the database once it can.
+            OnWriteFailed();
         }
 
         if (written)

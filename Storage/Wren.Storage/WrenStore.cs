@@ -28,29 +28,29 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
 
     private readonly StoreOptions _options;
     private readonly string _directory;
-    private readonly RocksDb _db;
+    private RocksDb _db;
     private readonly Cache _blockCache;
-    private readonly ColumnFamilyHandle _messagesCf;
-    private readonly ColumnFamilyHandle _conversationsCf;
-    private readonly ColumnFamilyHandle _membersCf;
-    private readonly ColumnFamilyHandle _userConversationsCf;
-    private readonly ColumnFamilyHandle _directCf;
-    private readonly ColumnFamilyHandle _cursorsCf;
-    private readonly ColumnFamilyHandle _readCursorsCf;
-    private readonly ColumnFamilyHandle _dedupCf;
-    private readonly ColumnFamilyHandle _dedupExpiryCf;
-    private readonly ColumnFamilyHandle _usersCf;
-    private readonly ColumnFamilyHandle _userNamesCf;
-    private readonly ColumnFamilyHandle _devicesCf;
-    private readonly ColumnFamilyHandle _tokensCf;
-    private readonly ColumnFamilyHandle _userTokensCf;
-    private readonly ColumnFamilyHandle _metaCf;
+    private ColumnFamilyHandle _messagesCf;
+    private ColumnFamilyHandle _conversationsCf;
+    private ColumnFamilyHandle _membersCf;
+    private ColumnFamilyHandle _userConversationsCf;
+    private ColumnFamilyHandle _directCf;
+    private ColumnFamilyHandle _cursorsCf;
+    private ColumnFamilyHandle _readCursorsCf;
+    private ColumnFamilyHandle _dedupCf;
+    private ColumnFamilyHandle _dedupExpiryCf;
+    private ColumnFamilyHandle _usersCf;
+    private ColumnFamilyHandle _userNamesCf;
+    private ColumnFamilyHandle _devicesCf;
+    private ColumnFamilyHandle _tokensCf;
+    private ColumnFamilyHandle _userTokensCf;
+    private ColumnFamilyHandle _metaCf;
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly WriteOptions _lazyWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _appendWrite;
     private readonly ReadOptions _pointRead = new();
     private readonly ConcurrentQueue<ReadOptions> _rangeReadOptions = new();
-    private readonly MessageCipher? _cipher;
+    private volatile MessageCipher? _cipher;
     private readonly TimeProvider _time;
     private readonly Channel<WorkItem> _queue;
     private readonly Thread _writerThread;
@@ -80,21 +80,7 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
         _blockCache = blockCache;
         _time = options.TimeProvider;
         _appendWrite = options.Durability == DurabilityMode.Sync ? _syncWrite : _lazyWrite;
-        _messagesCf = db.GetColumnFamily(Keys.Messages);
-        _conversationsCf = db.GetColumnFamily(Keys.Conversations);
-        _membersCf = db.GetColumnFamily(Keys.Members);
-        _userConversationsCf = db.GetColumnFamily(Keys.UserConversations);
-        _directCf = db.GetColumnFamily(Keys.Direct);
-        _cursorsCf = db.GetColumnFamily(Keys.Cursors);
-        _readCursorsCf = db.GetColumnFamily(Keys.ReadCursors);
-        _dedupCf = db.GetColumnFamily(Keys.Dedup);
-        _dedupExpiryCf = db.GetColumnFamily(Keys.DedupExpiry);
-        _usersCf = db.GetColumnFamily(Keys.Users);
-        _userNamesCf = db.GetColumnFamily(Keys.UserNames);
-        _devicesCf = db.GetColumnFamily(Keys.Devices);
-        _tokensCf = db.GetColumnFamily(Keys.Tokens);
-        _userTokensCf = db.GetColumnFamily(Keys.UserTokens);
-        _metaCf = db.GetColumnFamily(Keys.Meta);
+        BindFamilies(db);
         _cipher = options.Encryption is null ? null : new MessageCipher(options.Encryption);
 
         _batchDedup = new Dictionary<(ulong, string), PendingAppend>(options.MaxBatchCount);
@@ -158,7 +144,10 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
 
         try
         {
-            return new WrenStore(options, directory, db, blockCache);
+            var store = new WrenStore(options, directory, db, blockCache);
+            store._dbOptions = dbOptions;
+            store._families = families;
+            return store;
         }
         catch
         {
@@ -474,7 +463,11 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
             spin.SpinOnce();
         }
 
-        _db.Dispose();
+        if (!ReferenceEquals(_db, _closedDb))
+        {
+            _db.Dispose();
+        }
+
         _cipher?.Dispose();
         GC.KeepAlive(_blockCache);
     }
@@ -487,6 +480,14 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
         {
             Interlocked.Decrement(ref _activeCalls);
             throw new ObjectDisposedException(nameof(WrenStore));
+        }
+
+        if (Volatile.Read(ref _dbState) != DbOpen)
+        {
+            // The database is being reopened after a failed write (WrenStore.Recovery.cs): wait for it, then enter again.
+            Interlocked.Decrement(ref _activeCalls);
+            WaitForDatabase();
+            Enter();
         }
     }
 
@@ -519,6 +520,11 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
     /// <summary>Writes a batch with fsync on the writer thread; a failure becomes a <see cref="StorageException"/>.</summary>
     private void WriteDurably(WriteBatch batch, bool sync = true)
     {
+        if (Volatile.Read(ref _dbState) != DbOpen)
+        {
+            throw new StorageException($"The store cannot write to '{_directory}' until its database reopens after a failed write. Check free disk space and permissions.");
+        }
+
         try
         {
             BeforeWrite?.Invoke();
@@ -526,6 +532,7 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
         }
         catch (RocksDbSharpException e)
         {
+            OnWriteFailed();
             throw new StorageException($"The store could not write to '{_directory}': {e.Message}. Check free disk space and permissions.", e);
         }
     }

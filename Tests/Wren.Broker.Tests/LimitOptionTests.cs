@@ -70,7 +70,7 @@ public class LimitOptionTests
     }
 
     [Fact]
-    public async Task Typing_past_TypingPerSecond_is_dropped_silently()
+    public async Task Typing_past_TypingPerSecond_is_not_relayed_and_is_answered_RateLimited()
     {
         await using var broker = await TestBroker.StartAsync(o => o.Limits.TypingPerSecond = 3);
         var alice = await broker.CreateUserAsync("alice");
@@ -97,7 +97,17 @@ public class LimitOptionTests
             }
         }
 
+        int limited = 0;
+        while (a.Events.TryRead(out var message))
+        {
+            if (message is Error { Code: ErrorCode.RateLimited, RetryAfterMs: > 0 })
+            {
+                limited++;
+            }
+        }
+
         Assert.InRange(received, 1, 6);
-        Assert.True(a.IsConnected, "dropping typing events must not close the sender");
+        Assert.Equal(30 - received, limited);
+        Assert.True(a.IsConnected, "refusing typing events must not close the sender");
     }
 }

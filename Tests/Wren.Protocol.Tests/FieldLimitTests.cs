@@ -74,7 +74,7 @@ public class FieldLimitTests
         ["Hello with min version above max version"] = new(() => new Hello { MinVersion = 2, MaxVersion = 1 }, ErrorCode.None, null),
         ["Hello offering versions 1 to 7"] = new(() => new Hello { MinVersion = 1, MaxVersion = 7 }, ErrorCode.None, null),
         ["Auth with method 0"] = new(() => new Auth { Method = 0, Token = "t" }, ErrorCode.InvalidArgument, "method"),
-        ["Auth with method 4"] = new(() => new Auth { Method = (AuthMethod)4, Token = "t" }, ErrorCode.InvalidArgument, "method"),
+        ["Auth with method 5"] = new(() => new Auth { Method = (AuthMethod)5, Token = "t" }, ErrorCode.InvalidArgument, "method"),
         ["Auth by token without a token"] = new(() => new Auth { Method = AuthMethod.Token }, ErrorCode.InvalidArgument, "token"),
         ["Auth by OIDC with an empty token"] = new(() => new Auth { Method = AuthMethod.OidcToken, Token = "" }, ErrorCode.InvalidArgument, "token"),
         ["Auth by password without a user name"] = new(() => new Auth { Method = AuthMethod.Password, Password = "p" }, ErrorCode.InvalidArgument, "user_name"),
@@ -107,6 +107,13 @@ public class FieldLimitTests
         ["AdminCheckpoint to a path of 4097 bytes"] = new(() => new AdminCheckpoint { TargetDirectory = "/" + Repeat("d", 4096) }, ErrorCode.InvalidArgument, "target_directory"),
         ["AdminCheckpoint to a path of 1365 three-byte chars and a slash (4096 bytes)"] = new(() => new AdminCheckpoint { TargetDirectory = "/" + Repeat(ThreeByte, 1365) }, ErrorCode.None, null),
         ["AdminCheckpoint to a path of 1024 four-byte chars and a slash (4097 bytes)"] = new(() => new AdminCheckpoint { TargetDirectory = "/" + Repeat(FourByte, 1024) }, ErrorCode.InvalidArgument, "target_directory"),
+        ["AdminAuditQuery with a page of 256"] = new(() => new AdminAuditQuery { Limit = 256 }, ErrorCode.None, null),
+        ["AdminAuditQuery with a page of 257"] = new(() => new AdminAuditQuery { Limit = 257 }, ErrorCode.LimitExceeded, "limit"),
+        ["AdminAuditQuery since a negative time"] = new(() => new AdminAuditQuery { SinceMs = -1 }, ErrorCode.InvalidArgument, "since_ms"),
+        ["AdminAuditPage with a detail of 1024 bytes"] = new(() => new AdminAuditPage { Items = [new AdminAuditEvent { Detail = Repeat("d", 1024) }] }, ErrorCode.None, null),
+        ["AdminAuditPage with a detail of 1025 bytes"] = new(() => new AdminAuditPage { Items = [new AdminAuditEvent { Detail = Repeat("d", 1025) }] }, ErrorCode.InvalidArgument, "items"),
+        ["AdminAuditPage with 257 events"] = new(() => new AdminAuditPage { Items = [.. Enumerable.Range(0, 257).Select(_ => new AdminAuditEvent())] }, ErrorCode.LimitExceeded, "items"),
+        ["AdminKeyRing with active key 256"] = new(() => new AdminKeyRing { ActiveKeyId = 256 }, ErrorCode.InvalidArgument, "key_ids"),
     };
 
     public static TheoryData<string> ClientMsgIdCases => [.. s_clientMsgId.Keys];

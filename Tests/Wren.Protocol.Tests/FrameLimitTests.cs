@@ -168,7 +168,7 @@ public class FrameLimitTests
     [InlineData(0x00)]
     [InlineData(0x0A)]
     [InlineData(0x14)]
-    [InlineData(0x50)]
+    [InlineData(0x5F)]
     [InlineData(0xF0)]
     [InlineData(0xFF)]
     public void Unknown_type_is_framed_normally_then_unsupported(byte type)
@@ -192,7 +192,7 @@ public class FrameLimitTests
     public void Unknown_type_between_known_frames_does_not_disturb_them()
     {
         var ping = GoldenVectors.For(MessageType.Ping).Bytes;
-        var unknown = TestFrames.Raw(0x50, [1, 2, 3, 4, 5]);
+        var unknown = TestFrames.Raw(0x5F, [1, 2, 3, 4, 5]);
         var stream = TestSequences.FromChunks(ping, unknown, ping);
 
         var reader = new SequenceReader<byte>(stream);
@@ -202,7 +202,7 @@ public class FrameLimitTests
             types.Add(frame.Header.Type);
         }
 
-        Assert.Equal([0x05, 0x50, 0x05], types);
+        Assert.Equal([0x05, 0x5F, 0x05], types);
         Assert.True(reader.End);
     }
 

@@ -16,13 +16,20 @@ public class MessageTypeTests
         (0x30, "CreateGroup", 'C'), (0x31, "ConversationInfo", 'S'), (0x32, "OpenDirect", 'C'), (0x33, "AddMembers", 'C'),
         (0x34, "RemoveMembers", 'C'), (0x35, "ListMembers", 'C'), (0x36, "MemberList", 'S'), (0x37, "ListConversations", 'C'),
         (0x38, "ConversationList", 'S'),
+        (0x39, "SetRole", 'C'), (0x3A, "UpdateGroup", 'C'), (0x3B, "LeaveGroup", 'C'), (0x3C, "GroupSettings", 'S'), (0x3D, "GetGroupSettings", 'C'),
         (0x40, "MarkRead", 'C'), (0x41, "ReadReceipt", 'S'), (0x42, "Typing", 'B'), (0x43, "Presence", 'S'), (0x44, "QueryPresence", 'C'),
         (0x45, "PresenceList", 'S'), (0x46, "ResolveUsers", 'C'), (0x47, "UserList", 'S'),
+        (0x50, "Recall", 'C'), (0x51, "Edit", 'C'), (0x52, "Delete", 'C'), (0x53, "DeleteForMe", 'C'), (0x54, "ListHidden", 'C'),
+        (0x55, "HiddenList", 'S'),
         (0x80, "AdminCreateUser", 'C'), (0x81, "AdminIssueToken", 'C'), (0x82, "AdminListUsers", 'C'), (0x83, "AdminSetDisabled", 'C'),
         (0x84, "AdminStats", 'C'), (0x85, "AdminInspectLog", 'C'), (0x86, "AdminListTokens", 'C'), (0x87, "AdminRevokeToken", 'C'),
         (0x88, "AdminListUserConversations", 'C'), (0x89, "AdminSetRole", 'C'), (0x8A, "AdminCheckpoint", 'C'),
+        (0x8B, "AdminAuditQuery", 'C'), (0x8C, "AdminTlsReload", 'C'), (0x8D, "AdminRotateKey", 'C'), (0x8E, "AdminKeyStatus", 'C'),
         (0x90, "AdminUser", 'S'), (0x91, "AdminToken", 'S'), (0x92, "AdminUserList", 'S'), (0x93, "AdminStatsResult", 'S'),
         (0x94, "AdminLogPage", 'S'), (0x95, "AdminTokenList", 'S'),
+        (0x96, "AdminAuditPage", 'S'), (0x97, "AdminCertificate", 'S'), (0x98, "AdminKeyRing", 'S'),
+        (0xA0, "Logout", 'C'), (0xA1, "ChangePassword", 'C'), (0xA2, "TotpEnroll", 'C'), (0xA3, "TotpConfirm", 'C'), (0xA4, "TotpDisable", 'C'),
+        (0xA5, "AdminSetPassword", 'C'), (0xA6, "RefreshSession", 'C'), (0xA8, "TotpEnrollment", 'S'), (0xA9, "TokenPair", 'S'),
     ];
 
     [Fact]

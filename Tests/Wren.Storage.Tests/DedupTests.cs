@@ -79,10 +79,14 @@ public sealed class DedupTests
         var original = t.Store.AppendAsync(Text(id, 1, "dup", "same")).AsTask();
         var retry = t.Store.AppendAsync(Text(id, 1, "dup", "same")).AsTask();
         var conflict = t.Store.AppendAsync(Text(id, 1, "dup", "different")).AsTask();
+        var otherKind = t.Store.AppendAsync(Text(id, 1, "dup", "same") with { Kind = 2 }).AsTask();
         t.Store.BeforeWrite = null;
         gate.Set();
-        await Task.WhenAll(blocker, original, retry, conflict);
+        await Task.WhenAll(blocker, original, retry, conflict, otherKind);
 
+        // Same body, other kind: a conflict in the same batch, as it is once the original is durable (Retry).
+        Assert.Equal(AppendStatus.Conflict, (await otherKind).Status);
+        Assert.Equal(AppendStatus.Conflict, (await t.Store.AppendAsync(Text(id, 1, "dup", "same") with { Kind = 2 })).Status);
         var (o, r, c) = (await original, await retry, await conflict);
         Assert.Equal(AppendStatus.Appended, o.Status);
         Assert.Equal(AppendStatus.Duplicate, r.Status);

@@ -84,6 +84,8 @@ public static class WrenCli
             user.AddCommand<UserListCommand>("list").WithDescription("List every user.");
             user.AddCommand<UserDisableCommand>("disable").WithDescription("Disable a user: close its sessions and refuse its tokens.");
             user.AddCommand<UserEnableCommand>("enable").WithDescription("Enable a disabled user.");
+            user.AddCommand<UserPasswdCommand>("passwd").WithDescription("Set a user's password (from stdin or --password); --disable-mfa turns the user's MFA off.")
+                .WithExample("user", "passwd", "alice", "--password", "a-long-password");
             user.AddCommand<NotSupportedCommand>("role").WithDescription("Change a user's server role (not supported by the broker yet).")
                 .WithData(new NotSupported("changing a user's server role", "create an administrator with `wren user create NAME --admin`"));
         });
@@ -107,6 +109,33 @@ public static class WrenCli
             group.AddCommand<GroupMembersCommand>("members").WithDescription("List a group's members with roles and presence.");
             group.AddCommand<GroupRoleCommand>("role").WithDescription("Set a member's role: member, muted, admin or owner (admin token).")
                 .WithExample("group", "role", "5", "bob", "admin");
+            group.AddCommand<GroupSetRoleCommand>("set-role").WithDescription("Set a member's role as the group's owner or admin: member, muted, admin or owner.")
+                .WithExample("group", "set-role", "5", "bob", "muted", "--token-file", "alice.token");
+            group.AddCommand<GroupSettingsCommand>("settings").WithDescription("Show a group's settings; --title and --read-only change them (group owners and admins).")
+                .WithExample("group", "settings", "5", "--read-only", "true", "--token-file", "alice.token");
+            group.AddCommand<GroupLeaveCommand>("leave").WithDescription("Leave a group (its last owner cannot).");
+        });
+        config.AddBranch("msg", msg =>
+        {
+            msg.SetDescription("Recall, edit, delete or hide messages (runs as the user whose token is given).");
+            msg.AddCommand<MessageRecallCommand>("recall").WithDescription("Recall a message: your own within the recall window, anyone's as a group admin or owner.")
+                .WithExample("msg", "recall", "5", "12", "--token-file", "alice.token");
+            msg.AddCommand<MessageEditCommand>("edit").WithDescription("Replace the text of your own message.")
+                .WithExample("msg", "edit", "5", "12", "corrected text", "--token-file", "alice.token");
+            msg.AddCommand<MessageDeleteCommand>("delete").WithDescription("Delete a message as a group admin or owner.");
+            msg.AddCommand<MessageHideCommand>("hide").WithDescription("Delete a message for yourself only, on all your devices.");
+        });
+        config.AddCommand<LoginCommand>("login").WithDescription("Log in with a password (+ --code with MFA) or --oidc-token; writes the device token to USER.token (or --out).")
+            .WithExample("login", "alice", "--code", "123456");
+        config.AddCommand<LogoutCommand>("logout").WithDescription("Revoke this device's tokens and delete the token file.").WithExample("logout", "--token-file", "alice.token");
+        config.AddCommand<RefreshCommand>("refresh").WithDescription("Exchange FILE.refresh for a new token pair and rewrite both files.").WithExample("refresh", "--token-file", "alice.token");
+        config.AddCommand<PasswdCommand>("passwd").WithDescription("Change your own password (current and new from stdin, or --current/--new).");
+        config.AddBranch("mfa", mfa =>
+        {
+            mfa.SetDescription("TOTP multi-factor authentication for the token's user.");
+            mfa.AddCommand<MfaEnrollCommand>("enroll").WithDescription("Start enrollment: prints the secret and otpauth:// URI.");
+            mfa.AddCommand<MfaConfirmCommand>("confirm").WithDescription("Turn MFA on with a current code.");
+            mfa.AddCommand<MfaDisableCommand>("disable").WithDescription("Turn MFA off with a current code.");
         });
         config.AddCommand<ChatCommand>("chat").WithDescription("Chat in the terminal: conversations, history, live messages, receipts and typing.")
             .WithExample("chat", "--token-file", "alice.token");
@@ -122,6 +151,19 @@ public static class WrenCli
         config.AddCommand<StatsCommand>("stats").WithDescription("Broker statistics (admin token).");
         config.AddCommand<BackupCommand>("backup").WithDescription("Write a consistent checkpoint of the running broker's store into a new directory (admin token).")
             .WithExample("backup", "--to", "/var/backups/wren-2026-01-01");
+        config.AddCommand<AuditCommand>("audit").WithDescription("Read the audit log: logins, tokens, roles, administrator actions (admin token).")
+            .WithExample("audit", "--user", "bob", "--action", "LoginFailed", "--since", "24h");
+        config.AddBranch("tls", tls =>
+        {
+            tls.SetDescription("The broker's TLS certificate (admin token).");
+            tls.AddCommand<TlsReloadCommand>("reload").WithDescription("Reload the certificate file: new connections use it, live ones keep theirs.");
+        });
+        config.AddBranch("keys", keys =>
+        {
+            keys.SetDescription("At-rest encryption keys (admin token).");
+            keys.AddCommand<KeysRotateCommand>("rotate").WithDescription("Generate a new data key and make it current for new messages; older ones stay readable.");
+            keys.AddCommand<KeysStatusCommand>("status").WithDescription("Show the current key id and every readable key id.");
+        });
         config.AddCommand<RestoreCommand>("restore").WithDescription("Print the restore procedure.");
     }
 }

@@ -28,7 +28,7 @@ internal sealed class ConversationState
 
     public ConversationKind Kind { get; }
 
-    public string Title { get; }
+    public string Title { get; private set; }
 
     public long CreatedMs { get; }
 
@@ -52,6 +52,13 @@ internal sealed class ConversationState
 
     /// <summary>Current description, rebuilt when the member count changes.</summary>
     public ConversationRecord Record { get; private set; }
+
+    /// <summary>Replaces the title (writer thread only).</summary>
+    public void SetTitle(string title)
+    {
+        Title = title;
+        Record = Record with { Title = title };
+    }
 
     public void SetMembers(MembershipSnapshot members)
     {

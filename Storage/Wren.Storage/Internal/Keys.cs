@@ -21,11 +21,13 @@ internal static class Keys
     public const string Tokens = "tokens";
     public const string UserTokens = "user_tokens";
     public const string Meta = "meta";
+    public const string Audit = "audit";
+    public const string Credentials = "credentials";
 
     public static readonly string[] AllFamilies =
     [
         Messages, Conversations, Members, UserConversations, Direct, Cursors, ReadCursors, Dedup, DedupExpiry,
-        Users, UserNames, Devices, Tokens, UserTokens, Meta,
+        Users, UserNames, Devices, Tokens, UserTokens, Meta, Credentials, Audit,
     ];
 
     /// <summary>Suffix of the conversation description record in <see cref="Conversations"/>.</summary>

@@ -16,19 +16,46 @@ internal sealed class MessageCipher : IDisposable
     /// <summary>Bytes a sealed body adds: key id, nonce, tag.</summary>
     public const int Overhead = 1 + NonceSize + TagSize;
 
-    private readonly Dictionary<byte, KeySlot> _keys = [];
+    /// <summary>The keys by id; replaced whole when a key is added, so readers on other threads never see a half-built map.</summary>
+    private volatile Dictionary<byte, KeySlot> _keys = [];
 
     public MessageCipher(EncryptionOptions options)
     {
+        var keys = new Dictionary<byte, KeySlot>();
         foreach (var (id, key) in options.Keys)
         {
-            _keys[id] = new KeySlot(key.ToArray());
+            keys[id] = new KeySlot(key.ToArray());
         }
 
+        _keys = keys;
         ActiveKeyId = options.ActiveKeyId;
     }
 
-    public byte ActiveKeyId { get; }
+    /// <summary>The key that seals new records. Changed only on the store's writer thread, which is the only thread that seals.</summary>
+    public byte ActiveKeyId { get; private set; }
+
+    /// <summary>The configured key ids, ascending.</summary>
+    public IReadOnlyList<byte> KeyIds => [.. _keys.Keys.Order()];
+
+    /// <summary>Adds a key (or keeps the existing one with the same bytes) and makes it the active key. Writer thread only.</summary>
+    /// <exception cref="ArgumentException">The id is taken by a different key.</exception>
+    public void AddAndActivate(byte keyId, ReadOnlySpan<byte> key)
+    {
+        var current = _keys;
+        if (current.TryGetValue(keyId, out var existing))
+        {
+            if (!existing.Matches(key))
+            {
+                throw new ArgumentException($"Encryption key id {keyId} is already configured with a different key.", nameof(keyId));
+            }
+        }
+        else
+        {
+            _keys = new Dictionary<byte, KeySlot>(current) { [keyId] = new KeySlot(key.ToArray()) };
+        }
+
+        ActiveKeyId = keyId;
+    }
 
     /// <summary>Writes <c>keyId | nonce | tag | ciphertext</c> of <paramref name="plaintext"/> into <paramref name="destination"/>.</summary>
     public void Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, Span<byte> destination)
@@ -98,6 +125,8 @@ internal sealed class MessageCipher : IDisposable
     private sealed class KeySlot(byte[] key) : IDisposable
     {
         private readonly ConcurrentBag<AesGcm> _pool = [];
+
+        public bool Matches(ReadOnlySpan<byte> other) => CryptographicOperations.FixedTimeEquals(key, other);
 
         public AesGcm Rent() => _pool.TryTake(out var aes) ? aes : new AesGcm(key, TagSize);
 

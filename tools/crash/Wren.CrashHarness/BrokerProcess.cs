@@ -18,6 +18,7 @@ public sealed class BrokerProcess : IAsyncDisposable
     private readonly bool _ownSession;
     private readonly Lock _lock = new();
     private readonly List<string> _samples = [];
+    private readonly List<string> _errorSamples = [];
     private Process? _process;
     private int _warnings;
     private int _errors;
@@ -37,6 +38,12 @@ public sealed class BrokerProcess : IAsyncDisposable
 
     /// <summary>The certificate fingerprint printed by the first start.</summary>
     public string Fingerprint { get; private set; } = "";
+
+    /// <summary>True when the broker process was started and has exited by itself (not killed by this controller).</summary>
+    public bool HasExited => _process is { } process && process.HasExited;
+
+    /// <summary>The broker's process id, or 0 when it is not running.</summary>
+    public int ProcessId => _process?.Id ?? 0;
 
     /// <summary>Warning lines the broker logged.</summary>
     public int Warnings => Volatile.Read(ref _warnings);
@@ -86,6 +93,18 @@ public sealed class BrokerProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"The broker did not start within {timeout.TotalSeconds:0} s.", last);
+    }
+
+    /// <summary>The first error lines the broker logged.</summary>
+    public IReadOnlyList<string> ErrorSamples
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _errorSamples];
+            }
+        }
     }
 
     /// <summary>Kills the broker with SIGKILL (no shutdown code runs) and waits for the process to be gone.</summary>
@@ -268,6 +287,11 @@ public sealed class BrokerProcess : IAsyncDisposable
             if (_samples.Count < MaxLogSamples)
             {
                 _samples.Add(line);
+            }
+
+            if (error && _errorSamples.Count < MaxLogSamples)
+            {
+                _errorSamples.Add(line);
             }
         }
     }

@@ -6,6 +6,12 @@ using Wren.CrashHarness;
 //   [--rate 25] [--conversations 4] [--seed N] [--ack-before-durable] [--json] [--keep-data] [--data-dir DIR]
 //   [--fault kill|pause] [--pause-min 5] [--pause-max 30] [--ping-interval S] [--idle-timeout S] [--request-timeout S]
 // Exit codes: 0 passed, 1 lost/duplicated/unexpected/gaps/resend mismatches found, 2 bad arguments, 3 the run could not complete.
+if (args.Length >= 2 && args[0] == "--scenario")
+{
+    // disk-full and slow-consumers have their own options (Scenarios.cs).
+    return await Scenarios.MainAsync(args[1], args[2..]);
+}
+
 var options = new CrashOptions { Log = Console.Error };
 var json = false;
 try

@@ -1,0 +1,52 @@
+using System.Globalization;
+using Wren.Bench.Core;
+
+namespace Wren.Bench.Workloads;
+
+/// <summary>W1 and W2: one window at a fixed rate, or a sweep for the highest sustainable rate, on one session.</summary>
+public static class RateWorkload
+{
+    /// <summary>Runs the windows and adds them (and the sweep's answer) to <paramref name="report"/>.</summary>
+    public static async Task RunAsync(IMessagingSession session, string target, string workload, BenchSettings settings, int serverPid, BenchReport report, Dictionary<string, string> parameters, string? note = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(report);
+        var window = settings.Window with { ServerPid = serverPid };
+        parameters["body"] = window.BodyBytes.ToString(CultureInfo.InvariantCulture);
+        parameters["window"] = $"{window.WarmupSeconds:0.#}s warm-up + {window.DurationSeconds:0.#}s";
+
+        async Task<bool> TryRateAsync(int rate)
+        {
+            Console.Error.WriteLine($"{workload} {target}: {rate:N0} msg/s");
+            var result = await OpenLoopRun.RunAsync(session, rate, window);
+            result = result with
+            {
+                Target = target,
+                Workload = workload,
+                Passed = settings.Criteria.Passes(result),
+                Parameters = new Dictionary<string, string>(parameters),
+                Note = note,
+                Durability = settings.Durability ?? result.Durability,
+            };
+            report.Results.Add(result);
+            Console.Error.WriteLine(
+                $"  {result.Throughput:N0} acks/s, {result.DeliveriesPerSecond:N0} deliveries/s, ack p50/p99/p99.9/max {result.Ack.P50:G3}/{result.Ack.P99:G3}/{result.Ack.P999:G3}/{result.Ack.Max:G3} ms, "
+                + $"deliver p99 {result.Deliver.P99:G3} ms, errors {result.Errors}, unfinished {result.Unfinished}, server CPU {BenchReport.Cores(result.ServerCpuCores)}: {(result.Passed ? "pass" : "FAIL")}");
+
+            // Let a backlog left by a failed window clear before the next one.
+            await Task.Delay(result.Passed ? 500 : 3000);
+            return result.Passed;
+        }
+
+        if (!settings.Sweep)
+        {
+            await TryRateAsync((int)settings.Rate);
+            return;
+        }
+
+        var (max, _) = await settings.SweepPlan.RunAsync(TryRateAsync);
+        report.Sweeps.Add(new SweepOutcome { Target = target, Workload = workload, MaxRate = max, P99BoundMs = settings.Criteria.P99BoundMs });
+        Console.Error.WriteLine($"{workload} {target}: highest sustainable rate {max:N0} msg/s (ack p99 < {settings.Criteria.P99BoundMs} ms)");
+    }
+}
