@@ -108,7 +108,7 @@ public sealed partial class Session
                 return;
             }
 
-            int owners = OwnerCount(remove.ConversationId);
+            int owners = CountOwners(remove.ConversationId);
             foreach (var id in remove.UserIds.Distinct())
             {
                 var verdict = id == UserId

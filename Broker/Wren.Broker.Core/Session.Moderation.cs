@@ -91,30 +91,6 @@ public sealed partial class Session
         return entry;
     }
 
-    private int OwnerCount(ulong conversationId)
-    {
-        int owners = 0;
-        ulong after = 0;
-        while (true)
-        {
-            var members = _core.Conversations.ListMembers(conversationId, after, 1000);
-            foreach (var member in members)
-            {
-                if (member.Role == StoreRole.Owner)
-                {
-                    owners++;
-                }
-            }
-
-            if (members.Count < 1000)
-            {
-                return owners;
-            }
-
-            after = members[^1].UserId;
-        }
-    }
-
     private void AuditConversation(AuditAction action, ulong subjectUserId, ulong conversationId, string? detail) =>
         _core.Audit.Record(new AuditEvent(action, UserId, DeviceId, subjectUserId, conversationId, detail, Sink.RemoteAddress));
 
@@ -143,7 +119,7 @@ public sealed partial class Session
             }
 
             before = target.Role;
-            var verdict = Permissions.CheckSetRole(UserId, self.Role, set.UserId, target.Role, role, OwnerCount(set.ConversationId));
+            var verdict = Permissions.CheckSetRole(UserId, self.Role, set.UserId, target.Role, role, CountOwners(set.ConversationId));
             if (!Answer(verdict, requestId))
             {
                 return;
@@ -215,7 +191,7 @@ public sealed partial class Session
         try
         {
             if (!Authorize(Operation.Leave, leave.ConversationId, requestId, out var self, out _)
-                || !Answer(Permissions.CheckLeave(self.Role, OwnerCount(leave.ConversationId)), requestId))
+                || !Answer(Permissions.CheckLeave(self.Role, CountOwners(leave.ConversationId)), requestId))
             {
                 return;
             }
@@ -343,30 +319,7 @@ public sealed partial class Session
                 $"seq {amendment.TargetSeq}");
         }
 
-        switch (result.Status)
-        {
-            case AppendStatus.Appended or AppendStatus.Duplicate:
-                var appended = result.Entry!;
-                Reply(Frames.Encode(requestId, new SendAck
-                {
-                    ConversationId = appended.ConversationId,
-                    Seq = appended.Seq,
-                    Epoch = appended.Epoch,
-                    ServerTimeMs = appended.ServerTimeMs,
-                    Duplicate = result.Status == AppendStatus.Duplicate,
-                }));
-                break;
-            case AppendStatus.Conflict:
-                ReplyError(requestId, ErrorCode.Conflict, "client_msg_id was used with a different body");
-                break;
-            case AppendStatus.NotFound:
-                ReplyError(requestId, ErrorCode.NotFound, ConversationNotFound);
-                break;
-            default:
-                CoreLog.StorageUnavailable(_core.Logger);
-                ReplyError(requestId, ErrorCode.StorageUnavailable, "storage unavailable, retry later", 1000);
-                break;
-        }
+        ReplyAppendResult(result, requestId);
     }
 
     private async Task DeleteForMeAsync(DeleteForMe delete, uint requestId)

@@ -144,6 +144,12 @@ public sealed partial class Session
     private void CompleteSend(AppendResult result, uint requestId)
     {
         _sendSlots.Release();
+        ReplyAppendResult(result, requestId);
+    }
+
+    /// <summary>Answers an append: SendAck when it is durable (or a duplicate), else the error its status means.</summary>
+    private void ReplyAppendResult(AppendResult result, uint requestId)
+    {
         switch (result.Status)
         {
             case AppendStatus.Appended or AppendStatus.Duplicate:

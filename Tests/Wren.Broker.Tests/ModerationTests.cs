@@ -16,14 +16,9 @@ public sealed class ModerationTests
     [Fact]
     public async Task Recall_is_a_log_event_delivered_to_every_device_of_every_member_and_blanks_the_target_in_history()
     {
-        await using var broker = await TestBroker.StartAsync();
-        var alice = await broker.CreateUserAsync("alice", "phone");
-        var aliceLaptop = await broker.AddDeviceAsync("alice", "laptop");
-        var bob = await broker.CreateUserAsync("bob");
-        await using var phone = await broker.ConnectAsync(alice.Token);
-        await using var laptop = await broker.ConnectAsync(aliceLaptop.Token);
-        await using var b = await broker.ConnectAsync(bob.Token);
-        var group = await phone.CreateGroupAsync("team", [bob.User.UserId]);
+        await using var people = await AliceTwiceAndBob.StartAsync();
+        var (phone, laptop, b) = people;
+        var group = await phone.CreateGroupAsync("team", [people.BobUserId]);
         var sent = await phone.SendAsync(group.ConversationId, Text("oops"));
 
         var recall = await phone.RecallAsync(group.ConversationId, sent.Seq);
@@ -34,7 +29,7 @@ public sealed class ModerationTests
             var received = await Await.DeliveriesAsync(device, 2);
             Assert.Equal(EntryKind.Recall, received[1].Kind);
             Assert.Equal(sent.Seq, Target(received[1]));
-            Assert.Equal(alice.User.UserId, received[1].SenderUserId);
+            Assert.Equal(people.AliceUserId, received[1].SenderUserId);
         }
 
         var history = await b.HistoryAsync(group.ConversationId);
@@ -42,8 +37,8 @@ public sealed class ModerationTests
         Assert.Empty(history.Messages[0].Body);
 
         // A device that was offline gets the event through sync, so every device converges.
-        var bobTablet = await broker.AddDeviceAsync("bob", "tablet");
-        await using var tablet = await broker.ConnectAsync(bobTablet.Token);
+        var bobTablet = await people.Broker.AddDeviceAsync("bob", "tablet");
+        await using var tablet = await people.Broker.ConnectAsync(bobTablet.Token);
         var synced = await tablet.SyncConversationAsync(group.ConversationId, 0);
         Assert.Equal(recall.Seq, synced.Conversations[0].Head);
     }
@@ -76,12 +71,8 @@ public sealed class ModerationTests
     [Fact]
     public async Task Members_recall_their_own_messages_only_within_the_window_and_admins_any_time()
     {
-        await using var broker = await TestBroker.StartAsync(o => o.Limits.RecallWindow = TimeSpan.FromSeconds(1));
-        var owner = await broker.CreateUserAsync("owner");
-        var member = await broker.CreateUserAsync("member");
-        await using var o = await broker.ConnectAsync(owner.Token);
-        await using var m = await broker.ConnectAsync(member.Token);
-        var group = await o.CreateGroupAsync("team", [member.User.UserId]);
+        await using var team = await Team.StartAsync(o => o.Limits.RecallWindow = TimeSpan.FromSeconds(1));
+        var (o, m, group) = team;
         var early = await m.SendAsync(group.ConversationId, Text("quick"));
         await m.RecallAsync(group.ConversationId, early.Seq);
         var late = await m.SendAsync(group.ConversationId, Text("slow"));
@@ -98,12 +89,8 @@ public sealed class ModerationTests
     [Fact]
     public async Task Only_the_sender_edits_and_only_moderators_delete()
     {
-        await using var broker = await TestBroker.StartAsync();
-        var owner = await broker.CreateUserAsync("owner");
-        var member = await broker.CreateUserAsync("member");
-        await using var o = await broker.ConnectAsync(owner.Token);
-        await using var m = await broker.ConnectAsync(member.Token);
-        var group = await o.CreateGroupAsync("team", [member.User.UserId]);
+        await using var team = await Team.StartAsync();
+        var (o, m, group) = team;
         var mine = await m.SendAsync(group.ConversationId, Text("helo"));
         var owners = await o.SendAsync(group.ConversationId, Text("rules"));
 
@@ -131,14 +118,9 @@ public sealed class ModerationTests
     [Fact]
     public async Task Delete_for_me_hides_on_all_of_the_users_devices_and_nobody_elses()
     {
-        await using var broker = await TestBroker.StartAsync();
-        var alice = await broker.CreateUserAsync("alice", "phone");
-        var aliceLaptop = await broker.AddDeviceAsync("alice", "laptop");
-        var bob = await broker.CreateUserAsync("bob");
-        await using var phone = await broker.ConnectAsync(alice.Token);
-        await using var laptop = await broker.ConnectAsync(aliceLaptop.Token);
-        await using var b = await broker.ConnectAsync(bob.Token);
-        var direct = await phone.OpenDirectAsync(bob.User.UserId);
+        await using var people = await AliceTwiceAndBob.StartAsync();
+        var (phone, laptop, b) = people;
+        var direct = await phone.OpenDirectAsync(people.BobUserId);
         var sent = await b.SendAsync(direct.ConversationId, Text("secret"));
 
         await phone.DeleteForMeAsync(direct.ConversationId, [sent.Seq]);
@@ -200,16 +182,12 @@ public sealed class ModerationTests
     [Fact]
     public async Task A_removed_member_stops_receiving_at_once_on_a_live_connection()
     {
-        await using var broker = await TestBroker.StartAsync();
-        var owner = await broker.CreateUserAsync("owner");
-        var bob = await broker.CreateUserAsync("bob");
-        await using var o = await broker.ConnectAsync(owner.Token);
-        await using var b = await broker.ConnectAsync(bob.Token);
-        var group = await o.CreateGroupAsync("team", [bob.User.UserId]);
+        await using var team = await Team.StartAsync();
+        var (o, b, group) = team;
         var before = await o.SendAsync(group.ConversationId, Text("before"));
         Assert.Equal(before.Seq, Assert.Single(await Await.DeliveriesAsync(b, 1)).Seq);
 
-        await o.RemoveMembersAsync(group.ConversationId, [bob.User.UserId]);
+        await o.RemoveMembersAsync(group.ConversationId, [team.MemberUserId]);
         await o.SendAsync(group.ConversationId, Text("after"));
         await o.TypingAsync(group.ConversationId, true);
         await o.PingAsync();
@@ -227,13 +205,9 @@ public sealed class ModerationTests
     [Fact]
     public async Task Group_settings_change_the_title_and_read_only_mode_and_are_audited()
     {
-        await using var broker = await TestBroker.StartAsync();
-        var owner = await broker.CreateUserAsync("owner");
-        var member = await broker.CreateUserAsync("member");
-        await using var o = await broker.ConnectAsync(owner.Token);
-        await using var m = await broker.ConnectAsync(member.Token);
-        var group = await o.CreateGroupAsync("team", [member.User.UserId]);
-        long audited = broker.Server.Core.Audit.Recorded;
+        await using var team = await Team.StartAsync();
+        var (o, m, group) = team;
+        long audited = team.Broker.Server.Core.Audit.Recorded;
 
         var settings = await o.UpdateGroupAsync(group.ConversationId, title: "announcements", readOnly: true);
 
@@ -244,6 +218,111 @@ public sealed class ModerationTests
         Assert.Equal("announcements", (await m.ListConversationsAsync()).Items.Single().Title);
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<WrenClientException>(() => m.SendAsync(group.ConversationId, Text("x")))).Code);
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<WrenClientException>(() => m.UpdateGroupAsync(group.ConversationId, readOnly: false))).Code);
-        Assert.True(broker.Server.Core.Audit.Recorded > audited);
+        Assert.True(team.Broker.Server.Core.Audit.Recorded > audited);
+    }
+
+    /// <summary>A broker and the clients connected through <see cref="ConnectAsync"/>, disposed together: clients last first, then the broker.</summary>
+    private abstract class Connected(TestBroker broker) : IAsyncDisposable
+    {
+        private readonly List<WrenClient> _clients = [];
+
+        public TestBroker Broker { get; } = broker;
+
+        public async ValueTask DisposeAsync()
+        {
+            for (int i = _clients.Count - 1; i >= 0; i--)
+            {
+                await _clients[i].DisposeAsync();
+            }
+
+            await Broker.DisposeAsync();
+        }
+
+        /// <summary>Runs <paramref name="setUp"/> on <paramref name="fixture"/>; when it throws, disposes what it made.</summary>
+        protected static async Task<T> SetUpAsync<T>(T fixture, Func<T, Task> setUp)
+            where T : Connected
+        {
+            try
+            {
+                await setUp(fixture);
+                return fixture;
+            }
+            catch
+            {
+                await fixture.DisposeAsync();
+                throw;
+            }
+        }
+
+        protected async Task<WrenClient> ConnectAsync(string token)
+        {
+            var client = await Broker.ConnectAsync(token);
+            _clients.Add(client);
+            return client;
+        }
+    }
+
+    /// <summary>A broker with "owner" and "member" connected, and the group "team" of the two that the owner created.</summary>
+    private sealed class Team(TestBroker broker) : Connected(broker)
+    {
+        public WrenClient Owner { get; private set; } = null!;
+
+        public WrenClient Member { get; private set; } = null!;
+
+        public ulong MemberUserId { get; private set; }
+
+        public ConversationInfo Group { get; private set; } = null!;
+
+        public static async Task<Team> StartAsync(Action<WrenOptions>? configure = null) =>
+            await SetUpAsync(new Team(await TestBroker.StartAsync(configure)), async team =>
+            {
+                var owner = await team.Broker.CreateUserAsync("owner");
+                var member = await team.Broker.CreateUserAsync("member");
+                team.MemberUserId = member.User.UserId;
+                team.Owner = await team.ConnectAsync(owner.Token);
+                team.Member = await team.ConnectAsync(member.Token);
+                team.Group = await team.Owner.CreateGroupAsync("team", [member.User.UserId]);
+            });
+
+        public void Deconstruct(out WrenClient owner, out WrenClient member, out ConversationInfo group)
+        {
+            owner = Owner;
+            member = Member;
+            group = Group;
+        }
+    }
+
+    /// <summary>A broker with alice connected on her phone and her laptop, and bob connected on one device.</summary>
+    private sealed class AliceTwiceAndBob(TestBroker broker) : Connected(broker)
+    {
+        public WrenClient Phone { get; private set; } = null!;
+
+        public WrenClient Laptop { get; private set; } = null!;
+
+        public WrenClient Bob { get; private set; } = null!;
+
+        public ulong AliceUserId { get; private set; }
+
+        public ulong BobUserId { get; private set; }
+
+        public static async Task<AliceTwiceAndBob> StartAsync() =>
+            await SetUpAsync(new AliceTwiceAndBob(await TestBroker.StartAsync()), async people =>
+            {
+                var alice = await people.Broker.CreateUserAsync("alice", "phone");
+                var aliceLaptop = await people.Broker.AddDeviceAsync("alice", "laptop");
+                var bob = await people.Broker.CreateUserAsync("bob");
+                people.AliceUserId = alice.User.UserId;
+                people.BobUserId = bob.User.UserId;
+                people.Phone = await people.ConnectAsync(alice.Token);
+                people.Laptop = await people.ConnectAsync(aliceLaptop.Token);
+                people.Bob = await people.ConnectAsync(bob.Token);
+            });
+
+        public void Deconstruct(out WrenClient phone, out WrenClient laptop, out WrenClient bob)
+        {
+            phone = Phone;
+            laptop = Laptop;
+            bob = Bob;
+        }
     }
 }

@@ -105,110 +105,84 @@ public class TlsTests
     [Fact]
     public async Task Reloaded_certificate_reaches_new_connections_while_live_ones_keep_working()
     {
-        string certificates = Path.Combine(Path.GetTempPath(), "wren-certs-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(certificates);
-        try
+        using var certificates = await CertificateFiles.CreateAsync();
+
+        await using var broker = await TestBroker.StartAsync(o =>
         {
-            string path = Path.Combine(certificates, "server.pfx");
-            using var first = CreateCertificate("CN=wren-first");
-            using var second = CreateCertificate("CN=wren-second");
-            await File.WriteAllBytesAsync(path, first.Export(X509ContentType.Pkcs12));
+            o.Tls.CertificatePath = certificates.Path;
+            o.Tls.ReloadCheckInterval = TimeSpan.Zero;
+        });
+        string firstPrint = Fingerprint(certificates.First);
+        string secondPrint = Fingerprint(certificates.Second);
+        Assert.Equal(firstPrint, broker.Server.Fingerprint);
 
-            await using var broker = await TestBroker.StartAsync(o =>
-            {
-                o.Tls.CertificatePath = path;
-                o.Tls.ReloadCheckInterval = TimeSpan.Zero;
-            });
-            string firstPrint = Fingerprint(first);
-            string secondPrint = Fingerprint(second);
-            Assert.Equal(firstPrint, broker.Server.Fingerprint);
+        await using var admin = await broker.ConnectAsync(await AdminTokenAsync(broker));
+        var alice = await broker.CreateUserAsync("alice");
+        var bob = await broker.CreateUserAsync("bob");
+        await using var a = await broker.ConnectAsync(alice.Token, o => o.AutoReconnect = false);
+        await using var b = await broker.ConnectAsync(bob.Token, o => o.AutoReconnect = false);
+        var direct = await a.OpenDirectAsync(b.Session!.UserId);
 
-            await using var admin = await broker.ConnectAsync(await AdminTokenAsync(broker));
-            var alice = await broker.CreateUserAsync("alice");
-            var bob = await broker.CreateUserAsync("bob");
-            await using var a = await broker.ConnectAsync(alice.Token, o => o.AutoReconnect = false);
-            await using var b = await broker.ConnectAsync(bob.Token, o => o.AutoReconnect = false);
-            var direct = await a.OpenDirectAsync(b.Session!.UserId);
+        // Replace the file (write then rename, as certificate tools do) and reload.
+        await certificates.ReplaceWithSecondAsync();
+        var reloaded = await admin.AdminReloadTlsAsync();
+        Assert.Equal(secondPrint, reloaded.Fingerprint);
+        Assert.Equal("CN=wren-second", reloaded.Subject);
+        Assert.Equal(secondPrint, broker.Server.Fingerprint);
 
-            // Replace the file (write then rename, as certificate tools do) and reload.
-            await File.WriteAllBytesAsync(path + ".new", second.Export(X509ContentType.Pkcs12));
-            File.Move(path + ".new", path, overwrite: true);
-            var reloaded = await admin.AdminReloadTlsAsync();
-            Assert.Equal(secondPrint, reloaded.Fingerprint);
-            Assert.Equal("CN=wren-second", reloaded.Subject);
-            Assert.Equal(secondPrint, broker.Server.Fingerprint);
-
-            // A new client sees the new certificate: pinned to it, it connects; pinned to the old one, it is refused.
-            await using (var fresh = await broker.ConnectAsync(alice.Token, o => o.PinnedFingerprint = secondPrint))
-            {
-                Assert.True(fresh.IsConnected);
-            }
-
-            await Assert.ThrowsAnyAsync<Exception>(() => broker.ConnectAsync(bob.Token, o =>
-            {
-                o.PinnedFingerprint = firstPrint;
-                o.AutoReconnect = false;
-            }));
-
-            // The connections made before the reload still work both ways.
-            await a.SendAsync(direct.ConversationId, Encoding.UTF8.GetBytes("still here"));
-            Assert.Equal("still here", Encoding.UTF8.GetString((await Await.DeliveriesAsync(b, 1))[0].Body));
-
-            // A broken file is refused and the certificate in force stays.
-            await File.WriteAllTextAsync(path, "not a certificate");
-            var refused = await Assert.ThrowsAsync<WrenClientException>(() => admin.AdminReloadTlsAsync());
-            Assert.Equal(ErrorCode.Conflict, refused.Code);
-            Assert.Equal(secondPrint, broker.Server.Fingerprint);
-            await using (var again = await broker.ConnectAsync(bob.Token, o => o.PinnedFingerprint = secondPrint))
-            {
-                Assert.True(again.IsConnected);
-            }
-
-            // The failure is logged as an error (then cleared, so the fixture's no-error check covers the rest).
-            Assert.Single(broker.Logs.Entries, e => e.EventId.Id == 2701 && e.Level == LogLevel.Error);
-            var kept = broker.Logs.Entries.Where(e => e.EventId.Id != 2701).ToList();
-            broker.Logs.Entries.Clear();
-            foreach (var entry in kept)
-            {
-                broker.Logs.Entries.Enqueue(entry);
-            }
+        // A new client sees the new certificate: pinned to it, it connects; pinned to the old one, it is refused.
+        await using (var fresh = await broker.ConnectAsync(alice.Token, o => o.PinnedFingerprint = secondPrint))
+        {
+            Assert.True(fresh.IsConnected);
         }
-        finally
+
+        await Assert.ThrowsAnyAsync<Exception>(() => broker.ConnectAsync(bob.Token, o =>
         {
-            Directory.Delete(certificates, recursive: true);
+            o.PinnedFingerprint = firstPrint;
+            o.AutoReconnect = false;
+        }));
+
+        // The connections made before the reload still work both ways.
+        await a.SendAsync(direct.ConversationId, Encoding.UTF8.GetBytes("still here"));
+        Assert.Equal("still here", Encoding.UTF8.GetString((await Await.DeliveriesAsync(b, 1))[0].Body));
+
+        // A broken file is refused and the certificate in force stays.
+        await File.WriteAllTextAsync(certificates.Path, "not a certificate");
+        var refused = await Assert.ThrowsAsync<WrenClientException>(() => admin.AdminReloadTlsAsync());
+        Assert.Equal(ErrorCode.Conflict, refused.Code);
+        Assert.Equal(secondPrint, broker.Server.Fingerprint);
+        await using (var again = await broker.ConnectAsync(bob.Token, o => o.PinnedFingerprint = secondPrint))
+        {
+            Assert.True(again.IsConnected);
+        }
+
+        // The failure is logged as an error (then cleared, so the fixture's no-error check covers the rest).
+        Assert.Single(broker.Logs.Entries, e => e.EventId.Id == 2701 && e.Level == LogLevel.Error);
+        var kept = broker.Logs.Entries.Where(e => e.EventId.Id != 2701).ToList();
+        broker.Logs.Entries.Clear();
+        foreach (var entry in kept)
+        {
+            broker.Logs.Entries.Enqueue(entry);
         }
     }
 
     [Fact]
     public async Task Changed_certificate_file_is_picked_up_by_the_periodic_check()
     {
-        string certificates = Path.Combine(Path.GetTempPath(), "wren-certs-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(certificates);
-        try
+        using var certificates = await CertificateFiles.CreateAsync();
+        await using var broker = await TestBroker.StartAsync(o =>
         {
-            string path = Path.Combine(certificates, "server.pfx");
-            using var first = CreateCertificate("CN=wren-first");
-            using var second = CreateCertificate("CN=wren-second");
-            await File.WriteAllBytesAsync(path, first.Export(X509ContentType.Pkcs12));
-            await using var broker = await TestBroker.StartAsync(o =>
-            {
-                o.Tls.CertificatePath = path;
-                o.Tls.ReloadCheckInterval = TimeSpan.FromMilliseconds(200);
-            });
-            Assert.Equal(Fingerprint(first), broker.Server.Fingerprint);
+            o.Tls.CertificatePath = certificates.Path;
+            o.Tls.ReloadCheckInterval = TimeSpan.FromMilliseconds(200);
+        });
+        Assert.Equal(Fingerprint(certificates.First), broker.Server.Fingerprint);
 
-            await File.WriteAllBytesAsync(path + ".new", second.Export(X509ContentType.Pkcs12));
-            File.Move(path + ".new", path, overwrite: true);
-            await Await.UntilAsync(() => broker.Server.Fingerprint == Fingerprint(second), "the broker to load the changed certificate file");
+        await certificates.ReplaceWithSecondAsync();
+        await Await.UntilAsync(() => broker.Server.Fingerprint == Fingerprint(certificates.Second), "the broker to load the changed certificate file");
 
-            var user = await broker.CreateUserAsync("carol");
-            await using var client = await broker.ConnectAsync(user.Token, o => o.PinnedFingerprint = Fingerprint(second));
-            Assert.True(client.IsConnected);
-        }
-        finally
-        {
-            Directory.Delete(certificates, recursive: true);
-        }
+        var user = await broker.CreateUserAsync("carol");
+        await using var client = await broker.ConnectAsync(user.Token, o => o.PinnedFingerprint = Fingerprint(certificates.Second));
+        Assert.True(client.IsConnected);
     }
 
     private static async Task<SslProtocols> HandshakeAsync(TestBroker broker, SslProtocols version, CipherSuitesPolicy? cipherSuites = null)
@@ -307,6 +281,61 @@ public class TlsTests
             Span<byte> bytes = stackalloc byte[2];
             BinaryPrimitives.WriteUInt16BigEndian(bytes, (ushort)value);
             list.AddRange(bytes.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// A temporary directory with server.pfx holding "CN=wren-first", and "CN=wren-second" ready to replace it; disposing
+    /// deletes the directory.
+    /// </summary>
+    private sealed class CertificateFiles : IDisposable
+    {
+        private readonly string _directory;
+
+        private CertificateFiles(string directory)
+        {
+            _directory = directory;
+            Path = System.IO.Path.Combine(directory, "server.pfx");
+        }
+
+        public string Path { get; }
+
+        public X509Certificate2 First { get; } = CreateCertificate("CN=wren-first");
+
+        public X509Certificate2 Second { get; } = CreateCertificate("CN=wren-second");
+
+        public static async Task<CertificateFiles> CreateAsync()
+        {
+            string directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "wren-certs-" + Guid.NewGuid().ToString("N"));
+            var files = new CertificateFiles(directory);
+            try
+            {
+                Directory.CreateDirectory(directory);
+                await File.WriteAllBytesAsync(files.Path, files.First.Export(X509ContentType.Pkcs12));
+                return files;
+            }
+            catch
+            {
+                files.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Replaces the file with the second certificate (write then rename, as certificate tools do).</summary>
+        public async Task ReplaceWithSecondAsync()
+        {
+            await File.WriteAllBytesAsync(Path + ".new", Second.Export(X509ContentType.Pkcs12));
+            File.Move(Path + ".new", Path, overwrite: true);
+        }
+
+        public void Dispose()
+        {
+            Second.Dispose();
+            First.Dispose();
+            if (Directory.Exists(_directory))
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
         }
     }
 

@@ -8,36 +8,12 @@ using Wren.Protocol.Messages;
 
 namespace Wren.Cli.Commands;
 
-internal sealed class MemberRoleSettings : ConnectionSettings
-{
-    private static readonly string[] Roles = ["member", "muted", "admin", "owner"];
-
-    [CommandArgument(0, "<GROUP>")]
-    [Description("Conversation id of the group.")]
-    public string Group { get; init; } = "";
-
-    [CommandArgument(1, "<USER>")]
-    [Description("Login name or id of the member.")]
-    public string User { get; init; } = "";
-
-    [CommandArgument(2, "<ROLE>")]
-    [Description("member, muted (may not send), admin (manages members) or owner.")]
-    public string Role { get; init; } = "";
-
-    public MemberRole ParsedRole => (MemberRole)Array.IndexOf(Roles, Role);
-
-    public override Spectre.Console.ValidationResult Validate() =>
-        Roles.Contains(Role)
-            ? base.Validate()
-            : Spectre.Console.ValidationResult.Error($"'{Role}' is not a role; use member, muted, admin or owner");
-}
-
 /// <summary><c>wren group set-role GROUP USER ROLE</c>: a group owner or admin changes a member's role.</summary>
-internal sealed class GroupSetRoleCommand(CliOutput output) : ConnectedCommand<MemberRoleSettings>(output)
+internal sealed class GroupSetRoleCommand(CliOutput output) : ConnectedCommand<GroupRoleSettings>(output)
 {
     protected override TokenUse TokenUse => TokenUse.User;
 
-    protected override async Task<int> RunAsync(WrenClient client, MemberRoleSettings settings, CancellationToken cancellationToken)
+    protected override async Task<int> RunAsync(WrenClient client, GroupRoleSettings settings, CancellationToken cancellationToken)
     {
         ulong group = Conversations.ParseId(settings.Group, "group");
         var user = await Users.ResolveAsync(client, settings.User, cancellationToken).ConfigureAwait(false);

@@ -70,19 +70,8 @@ public static class PeerWorkloads
                 fill = Stopwatch.StartNew();
                 await Parallel.ForAsync(0, s.Conversations, async (c, ct) =>
                 {
-                    var pending = new List<Task>(256);
                     string subject = $"cu.{run}.{c}";
-                    for (int k = 0; k < per; k++)
-                    {
-                        pending.Add(js.PublishAsync(subject, body, cancellationToken: ct).AsTask().ContinueWith(t => t.Result.EnsureSuccess(), TaskScheduler.Default));
-                        if (pending.Count == 256)
-                        {
-                            await Task.WhenAll(pending);
-                            pending.Clear();
-                        }
-                    }
-
-                    await Task.WhenAll(pending);
+                    await CatchUp.FillAsync(per, () => js.PublishAsync(subject, body, cancellationToken: ct).AsTask().ContinueWith(t => t.Result.EnsureSuccess(), TaskScheduler.Default));
                 });
                 fill.Stop();
                 before = CpuSample.Take(s.Pid);
@@ -124,21 +113,7 @@ public static class PeerWorkloads
                 var db = connections[0].GetDatabase();
                 Console.Error.WriteLine($"W3 redis: storing {expected:N0} messages over {s.Conversations} streams");
                 fill = Stopwatch.StartNew();
-                await Parallel.ForAsync(0, s.Conversations, async (c, _) =>
-                {
-                    var pending = new List<Task>(256);
-                    for (int k = 0; k < per; k++)
-                    {
-                        pending.Add(db.StreamAddAsync(keys[c], "b", body));
-                        if (pending.Count == 256)
-                        {
-                            await Task.WhenAll(pending);
-                            pending.Clear();
-                        }
-                    }
-
-                    await Task.WhenAll(pending);
-                });
+                await Parallel.ForAsync(0, s.Conversations, async (c, _) => await CatchUp.FillAsync(per, () => db.StreamAddAsync(keys[c], "b", body)));
                 fill.Stop();
                 before = CpuSample.Take(s.Pid);
                 clock = Stopwatch.StartNew();
@@ -159,27 +134,7 @@ public static class PeerWorkloads
             throw new FormatException($"W3 runs against wren, jetstream or redis, not {s.Target}");
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
-        var after = CpuSample.Take(s.Pid);
-        var result = new BenchResult
-        {
-            Target = s.Target,
-            Workload = s.Label ?? "W3",
-            Durability = s.Durability ?? durability,
-            Seconds = seconds,
-            Throughput = received / seconds,
-            DeliveriesPerSecond = received / seconds,
-            Unfinished = expected - received,
-            ServerCpuCores = ProcessStats.Cores(before.Server, after.Server, seconds),
-            GeneratorCpuCores = ProcessStats.Cores(before.Generator, after.Generator, seconds),
-            MachineCpuCores = CpuSample.MachineCores(before, after, seconds),
-            Connections = 1,
-            Passed = received == expected,
-            Note = $"{received:N0} messages replayed in {seconds:0.00} s; store filled at {expected / fill.Elapsed.TotalSeconds:N0} msg/s",
-            Parameters = new() { ["messages"] = Inv(expected), ["conversations"] = Inv(s.Conversations), ["body"] = Inv(s.Window.BodyBytes) },
-        };
-        report.Results.Add(result);
-        Console.Error.WriteLine($"W3 {s.Target}: {result.Note}: {result.Throughput:N0} msg/s");
+        CatchUp.Report(s, report, s.Target, s.Durability ?? durability, s.Pid, before, clock, fill, received, expected, s.Conversations);
     }
 
     /// <summary>W4 on mosquitto.</summary>

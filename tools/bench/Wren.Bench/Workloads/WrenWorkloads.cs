@@ -55,19 +55,9 @@ public static class WrenWorkloads
         await Parallel.ForAsync(0, senders.Length, async (i, ct) =>
         {
             var body = new byte[s.Window.BodyBytes];
-            var pending = new List<Task>(256);
-            for (int k = 0; k < perConversation; k++)
-            {
-                pending.Add(senders[i].SendAsync(conversations[i], body, cancellationToken: ct));
-                if (pending.Count == 256)
-                {
-                    await Task.WhenAll(pending);
-                    pending.Clear();
-                }
-            }
-
-            await Task.WhenAll(pending);
+            await CatchUp.FillAsync(perConversation, () => senders[i].SendAsync(conversations[i], body, cancellationToken: ct));
         });
+        fill.Stop();
         Console.Error.WriteLine($"  stored in {fill.Elapsed.TotalSeconds:0.0} s; reconnecting");
         foreach (var sender in senders)
         {
@@ -101,27 +91,9 @@ public static class WrenWorkloads
             // Reported as unfinished below.
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
-        var after = CpuSample.Take(broker.Pid);
-        var result = new BenchResult
-        {
-            Target = "wren",
-            Workload = s.Label ?? "W3",
-            Durability = WrenBroker.Durability,
-            Seconds = seconds,
-            Throughput = received / seconds,
-            DeliveriesPerSecond = received / seconds,
-            Unfinished = expected - received,
-            ServerCpuCores = ProcessStats.Cores(before.Server, after.Server, seconds),
-            GeneratorCpuCores = ProcessStats.Cores(before.Generator, after.Generator, seconds),
-            MachineCpuCores = CpuSample.MachineCores(before, after, seconds),
-            Connections = 1,
-            Passed = received == expected,
-            Note = $"{received:N0} messages replayed in {seconds:0.00} s (first after {firstMs:0} ms); store filled at {expected / fill.Elapsed.TotalSeconds:N0} msg/s",
-            Parameters = new() { ["messages"] = Inv(expected), ["conversations"] = Inv(senders.Length), ["body"] = Inv(s.Window.BodyBytes) },
-        };
-        report.Results.Add(result);
-        Console.Error.WriteLine($"W3 wren: {result.Note}: {result.Throughput:N0} msg/s");
+        CatchUp.Report(
+            s, report, "wren", WrenBroker.Durability, broker.Pid, before, clock, fill, received, expected, senders.Length,
+            first: $" (first after {firstMs:0} ms)");
     }
 
     /// <summary>W4: idle TLS connections, opened by child generator processes; server RSS growth per connection.</summary>
