@@ -6,6 +6,7 @@ using Wren.CrashHarness;
 //   [--rate 25] [--conversations 4] [--seed N] [--ack-before-durable] [--json] [--keep-data] [--data-dir DIR]
 //   [--fault kill|pause] [--pause-min 5] [--pause-max 30] [--ping-interval S] [--idle-timeout S] [--request-timeout S]
 // Exit codes: 0 passed, 1 lost/duplicated/unexpected/gaps/resend mismatches found, 2 bad arguments, 3 the run could not complete.
+// Wren.CrashHarness --scenario disk-full|slow-consumers ... runs the other scenarios (Scenarios.cs lists their options).
 if (args.Length >= 2 && args[0] == "--scenario")
 {
     // disk-full and slow-consumers have their own options (Scenarios.cs).
