@@ -11,6 +11,8 @@ namespace Wren.Broker.Core;
 public sealed class BrokerCore : IAsyncDisposable
 {
     private long _nextSessionId;
+    private long _storageRefused;
+    private long _storageReportedMs = long.MinValue / 2;
     private long _openSessions;
 
     /// <summary>Creates the core over a store. The store's commit hook is taken over by the core's router.</summary>
@@ -72,6 +74,21 @@ public sealed class BrokerCore : IAsyncDisposable
     internal IStoreStatistics? Statistics { get; }
 
     internal IStoreCheckpoint? Checkpoint { get; }
+
+    /// <summary>
+    /// Logs refused appends at most once a second with their count: a full disk refuses every send, and one Warning per
+    /// send would flood the log exactly when the disk has no room for it.
+    /// </summary>
+    internal void ReportStorageUnavailable()
+    {
+        Interlocked.Increment(ref _storageRefused);
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _storageReportedMs);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _storageReportedMs, now, last) == last)
+        {
+            CoreLog.StorageUnavailable(Logger, Interlocked.Exchange(ref _storageRefused, 0));
+        }
+    }
 
     /// <summary>The audit log of security-relevant events.</summary>
     public AuditTrail Audit { get; }

@@ -20,8 +20,8 @@ internal static partial class CoreLog
     [LoggerMessage(1004, LogLevel.Error, "Request of type {Type} failed in session {SessionId}")]
     public static partial void RequestFailed(ILogger logger, Exception exception, Protocol.MessageType type, ulong sessionId);
 
-    [LoggerMessage(1005, LogLevel.Warning, "Append refused: storage unavailable")]
-    public static partial void StorageUnavailable(ILogger logger);
+    [LoggerMessage(1005, LogLevel.Warning, "Appends refused: storage unavailable ({Refused} since the last report; reported at most once a second)")]
+    public static partial void StorageUnavailable(ILogger logger, long refused);
 
     [LoggerMessage(1006, LogLevel.Information, "Checkpoint requested by session {SessionId} failed")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception, ulong sessionId);

@@ -170,7 +170,7 @@ public sealed partial class Session
                 ReplyError(requestId, ErrorCode.NotFound, "conversation not found");
                 break;
             default:
-                CoreLog.StorageUnavailable(_core.Logger);
+                _core.ReportStorageUnavailable();
                 ReplyError(requestId, ErrorCode.StorageUnavailable, "storage unavailable, retry later", 1000);
                 break;
         }

@@ -13,6 +13,9 @@ namespace Wren.Broker;
 /// </summary>
 internal sealed class WrenConnection : IFrameSink
 {
+    /// <summary>Bytes copied into the transport before each flush: the flush's backpressure then applies to the rest.</summary>
+    private const int MaxBytesPerFlush = 128 * 1024;
+
     private readonly ConnectionContext _context;
     private readonly BrokerCore _core;
     private readonly int _maxFrameLength;
@@ -224,13 +227,17 @@ internal sealed class WrenConnection : IFrameSink
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var frame))
+                long written = 0;
+                while (written < MaxBytesPerFlush && reader.TryRead(out var frame))
                 {
-                    Interlocked.Add(ref _pendingBytes, -frame.Length);
                     output.Write(frame.Span);
+                    written += frame.Length;
                 }
 
                 var flushed = await output.FlushAsync().ConfigureAwait(false);
+                // Frames count against the outbound limit until the transport has taken them, so a peer that stops
+                // reading holds at most the limit plus one flush, not the limit plus everything copied into the pipe.
+                Interlocked.Add(ref _pendingBytes, -written);
                 Interlocked.Exchange(ref _drained, null)?.TrySetResult();
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,11 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
 
     public override async Task OnConnectedAsync(ConnectionContext context)
     {
+        if (_options.SocketSendBufferBytes > 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            socket.SendBufferSize = _options.SocketSendBufferBytes;
+        }
+
         if (context.Features.Get<ISslStreamFeature>()?.SslStream is { } tls)
         {
             // Before the first read or write: an idle connection then holds no OpenSSL record buffers.

@@ -42,6 +42,14 @@ public sealed class WrenOptions
     [Range(1, 19_000)]
     public int MaxConnectionsPerAddress { get; set; } = 1000;
 
+    /// <summary>
+    /// Kernel send buffer of each client socket (SO_SNDBUF; the kernel doubles it), 0 = the OS's autotuning (up to
+    /// net.ipv4.tcp_wmem's maximum, 4 MiB here). Default 256 KiB: a device that stops reading makes the broker encrypt
+    /// and hold at most this much beyond its outbound queue, while a 100 ms round trip still carries about 5 MB/s.
+    /// </summary>
+    [Range(0, 64 * 1024 * 1024)]
+    public int SocketSendBufferBytes { get; set; } = 256 * 1024;
+
     /// <summary>Largest frame length field. Default 1 MiB (see docs/protocol.md, Limits).</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxFrameLength { get; set; } = 1024 * 1024;
