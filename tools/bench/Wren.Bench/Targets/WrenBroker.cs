@@ -44,6 +44,12 @@ public sealed class WrenBroker : IAsyncDisposable
     /// <summary>Durability the broker runs with.</summary>
     public const string Durability = "fsync before ack (Sync, group commit)";
 
+    /// <summary>
+    /// True when <c>WREN_BENCH_PLAINTEXT=1</c>: the broker runs with <c>--plaintext</c> and clients connect without TLS,
+    /// to separate TLS's share from the rest when comparing with peers that run plain TCP. Default off.
+    /// </summary>
+    public static bool Plaintext { get; } = Environment.GetEnvironmentVariable("WREN_BENCH_PLAINTEXT") == "1";
+
     /// <summary>Starts the broker from <paramref name="brokerDll"/> and connects as administrator.</summary>
     public static async Task<WrenBroker> StartAsync(string brokerDll, int maxConnections = 16_000)
     {
@@ -56,9 +62,15 @@ public sealed class WrenBroker : IAsyncDisposable
         var process = await ChildProcess.StartAsync(
             DotnetHost(),
             [brokerDll, "--data-dir", directory, "--port", inv(port), "--Wren:Limits:SendsPerSecond=0", "--Wren:Limits:SendsPerUserPerSecond=0",
-             "--Wren:MaxConnections=" + inv(maxConnections), "--Wren:MaxConnectionsPerAddress=" + inv(maxConnections)],
+             "--Wren:MaxConnections=" + inv(maxConnections), "--Wren:MaxConnectionsPerAddress=" + inv(maxConnections),
+             .. (Plaintext ? (string[])["--plaintext"] : [])],
             line =>
             {
+                if (Plaintext && line.StartsWith("wren: listening on ", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+
                 if (line.StartsWith(Prefix, StringComparison.Ordinal))
                 {
                     fingerprint = line[Prefix.Length..].Trim();
@@ -78,7 +90,7 @@ public sealed class WrenBroker : IAsyncDisposable
             }
 
             string token = (await File.ReadAllTextAsync(tokenFile)).Trim();
-            var admin = await WrenClient.ConnectAsync(new WrenClientOptions { Port = port, Token = token, PinnedFingerprint = fingerprint, SyncOnConnect = false });
+            var admin = await WrenClient.ConnectAsync(new WrenClientOptions { Port = port, Token = token, PinnedFingerprint = fingerprint, UseTls = !Plaintext, SyncOnConnect = false });
             return new WrenBroker(process, directory, port, fingerprint, admin);
         }
         catch
@@ -94,6 +106,7 @@ public sealed class WrenBroker : IAsyncDisposable
         Port = Port,
         Token = token,
         PinnedFingerprint = Fingerprint,
+        UseTls = !Plaintext,
     };
 
     /// <summary>
