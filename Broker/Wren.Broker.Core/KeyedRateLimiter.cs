@@ -17,13 +17,13 @@ public sealed class KeyedRateLimiter<TKey>
     private const int PruneAbove = 4096;
 
     private readonly Stripe[] _stripes;
-    private readonly double _ratePerMs;
+    private readonly double _ratePerSecond;
     private readonly int _burst;
 
     /// <summary>Creates a limiter of <paramref name="ratePerSecond"/> with bursts of <paramref name="burst"/>; a rate of 0 or less disables it.</summary>
     public KeyedRateLimiter(double ratePerSecond, int burst)
     {
-        _ratePerMs = ratePerSecond / 1000.0;
+        _ratePerSecond = ratePerSecond;
         _burst = Math.Max(1, burst);
         _stripes = new Stripe[Stripes];
         for (int i = 0; i < Stripes; i++)
@@ -33,7 +33,7 @@ public sealed class KeyedRateLimiter<TKey>
     }
 
     /// <summary>True when the limiter limits anything.</summary>
-    public bool Enabled => _ratePerMs > 0;
+    public bool Enabled => _ratePerSecond > 0;
 
     /// <summary>Takes a token for <paramref name="key"/>. Returns 0 on success, or the milliseconds until one is available.</summary>
     public uint TryTake(TKey key, long nowMs)
@@ -53,28 +53,20 @@ public sealed class KeyedRateLimiter<TKey>
                     Prune(stripe, nowMs);
                 }
 
-                bucket = new Bucket { Tokens = _burst, LastMs = nowMs };
+                bucket = new TokenBucket(_ratePerSecond, _burst, nowMs);
                 stripe.Buckets[key] = bucket;
             }
 
-            bucket.Tokens = Math.Min(_burst, bucket.Tokens + (Math.Max(0, nowMs - bucket.LastMs) * _ratePerMs));
-            bucket.LastMs = nowMs;
-            if (bucket.Tokens >= 1)
-            {
-                bucket.Tokens -= 1;
-                return 0;
-            }
-
-            return (uint)Math.Max(1, Math.Ceiling((1 - bucket.Tokens) / _ratePerMs));
+            return bucket.TryTake(nowMs);
         }
     }
 
-    private void Prune(Stripe stripe, long nowMs)
+    private static void Prune(Stripe stripe, long nowMs)
     {
         var full = new List<TKey>();
         foreach (var (key, bucket) in stripe.Buckets)
         {
-            if (bucket.Tokens + ((nowMs - bucket.LastMs) * _ratePerMs) >= _burst)
+            if (bucket.IsFullAt(nowMs))
             {
                 full.Add(key);
             }
@@ -88,13 +80,6 @@ public sealed class KeyedRateLimiter<TKey>
 
     private sealed class Stripe
     {
-        public Dictionary<TKey, Bucket> Buckets { get; } = [];
-    }
-
-    private sealed class Bucket
-    {
-        public double Tokens { get; set; }
-
-        public long LastMs { get; set; }
+        public Dictionary<TKey, TokenBucket> Buckets { get; } = [];
     }
 }

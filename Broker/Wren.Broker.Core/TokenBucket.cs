@@ -1,7 +1,7 @@
 namespace Wren.Broker.Core;
 
-/// <summary>A token bucket for per-session rate limits. Used from one session's read loop only: not thread-safe.</summary>
-internal sealed class TokenBucket(int ratePerSecond, int burst, long nowMs)
+/// <summary>A token bucket: per-session limits (used from one read loop) and each key of <see cref="KeyedRateLimiter{TKey}"/> (under its stripe lock). Not thread-safe.</summary>
+internal sealed class TokenBucket(double ratePerSecond, int burst, long nowMs)
 {
     private double _tokens = burst;
     private long _lastMs = nowMs;
@@ -14,7 +14,7 @@ internal sealed class TokenBucket(int ratePerSecond, int burst, long nowMs)
             return 0;
         }
 
-        _tokens = Math.Min(burst, _tokens + ((nowMs - _lastMs) * ratePerSecond / 1000.0));
+        _tokens = TokensAt(nowMs);
         _lastMs = nowMs;
         if (_tokens >= 1)
         {
@@ -22,6 +22,11 @@ internal sealed class TokenBucket(int ratePerSecond, int burst, long nowMs)
             return 0;
         }
 
-        return (uint)Math.Ceiling((1 - _tokens) * 1000.0 / ratePerSecond);
+        return (uint)Math.Max(1, Math.Ceiling((1 - _tokens) * 1000.0 / ratePerSecond));
     }
+
+    /// <summary>True when the bucket has refilled completely by <paramref name="nowMs"/> (it then equals a new one).</summary>
+    public bool IsFullAt(long nowMs) => TokensAt(nowMs) >= burst;
+
+    private double TokensAt(long nowMs) => Math.Min(burst, _tokens + (Math.Max(0, nowMs - _lastMs) * ratePerSecond / 1000.0));
 }

@@ -82,7 +82,8 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
     /// <param name="options">Options (validated here).</param>
     /// <param name="configureLogging">Extra logging set-up (tests capture logs here).</param>
     /// <param name="args">Command-line arguments for the host's own configuration.</param>
-    public static async Task<WrenServer> StartAsync(WrenOptions options, Action<ILoggingBuilder>? configureLogging = null, string[]? args = null)
+    /// <param name="time">The routing core's clock (token expiry, TOTP steps, timestamps); the system clock by default.</param>
+    public static async Task<WrenServer> StartAsync(WrenOptions options, Action<ILoggingBuilder>? configureLogging = null, string[]? args = null, TimeProvider? time = null)
     {
         Validate(options);
         Directory.CreateDirectory(options.DataDirectory);
@@ -124,7 +125,7 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
             var protocolLimits = new ProtocolLimits { MaxFrameLength = options.MaxFrameLength };
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
             builder.Services.AddSingleton(store);
-            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store, auth: options.Auth));
+            builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, time ?? TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store, auth: options.Auth));
             builder.Services.AddSingleton<WrenConnectionHandler>();
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
             builder.WebHost.ConfigureKestrel(kestrel =>

@@ -11,7 +11,8 @@ public sealed class AccountClientTests
     [Fact]
     public async Task Sdk_logs_in_with_a_password_reconnects_on_the_issued_token_refreshes_and_logs_out()
     {
-        await using var broker = await TestBroker.StartAsync(CheapHashes);
+        var clock = new StepClock();
+        await using var broker = await TestBroker.StartAsync(CheapHashes, clock);
         ulong userId = await CreateUserWithPasswordAsync(broker, "alice");
         var issued = new List<TokenPair>();
         var options = broker.ClientOptions("");
@@ -43,10 +44,9 @@ public sealed class AccountClientTests
 
         var enrollment = await client.TotpEnrollAsync();
         var secret = Base32(enrollment.Secret);
-        await AwayFromStepEdgeAsync();
-        var wrong = await Assert.ThrowsAsync<WrenClientException>(() => client.TotpConfirmAsync("000000" == Totp(secret, DateTimeOffset.UtcNow) ? "111111" : "000000"));
+        var wrong = await Assert.ThrowsAsync<WrenClientException>(() => client.TotpConfirmAsync("000000" == Totp(secret, clock.GetUtcNow()) ? "111111" : "000000"));
         Assert.Equal(ErrorCode.Forbidden, wrong.Code);
-        await client.TotpConfirmAsync(Totp(secret, DateTimeOffset.UtcNow));
+        await client.TotpConfirmAsync(Totp(secret, clock.GetUtcNow()));
 
         await client.LogoutAsync();
         Assert.True(client.Events.Completion.IsCompleted, "the client is closed after logout");
@@ -59,7 +59,7 @@ public sealed class AccountClientTests
         mfaOptions.AutoReconnect = false;
         var refused = await Assert.ThrowsAsync<WrenClientException>(() => WrenClient.ConnectAsync(mfaOptions));
         Assert.Equal(ErrorCode.AuthFailed, refused.Code);
-        mfaOptions.TotpCode = Totp(secret, DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30));
+        mfaOptions.TotpCode = Totp(secret, clock.GetUtcNow() + TimeSpan.FromSeconds(30));
         await using var second = await WrenClient.ConnectAsync(mfaOptions);
         await second.ChangePasswordAsync(Password, "another good password");
     }

@@ -36,21 +36,8 @@ public class AuditTests
     }
 
     /// <summary>Polls the audit log until <paramref name="done"/> holds: recording is asynchronous by design.</summary>
-    private static async Task<List<AdminAuditEvent>> WaitForAsync(WrenClient admin, Func<List<AdminAuditEvent>, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + Await.Timeout;
-        while (true)
-        {
-            var all = await ReadAllAsync(admin);
-            if (done(all))
-            {
-                return all;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}; the log holds: {string.Join(", ", all.Select(e => e.ActionName))}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<List<AdminAuditEvent>> WaitForAsync(WrenClient admin, Func<List<AdminAuditEvent>, bool> done, string what) =>
+        Await.UntilAsync(() => ReadAllAsync(admin), done, all => $"{what}; the log holds: {string.Join(", ", all.Select(e => e.ActionName))}");
 
     [Fact]
     public async Task Administrator_actions_are_recorded_and_survive_a_restart()

@@ -94,14 +94,21 @@ internal static class AuthTestKit
         return [.. bytes];
     }
 
-    /// <summary>Waits until at least <paramref name="margin"/> remains in the current 30 s step, so a test's codes do not straddle a step change.</summary>
-    public static async Task AwayFromStepEdgeAsync(TimeSpan? margin = null)
+    /// <summary>
+    /// The broker's clock for TOTP tests: real time shifted so that it starts 1 s into a 30 s step. A test that computes
+    /// its codes from this clock has 29 s before the step changes, without waiting for a step edge.
+    /// </summary>
+    public sealed class StepClock : TimeProvider
     {
-        double left = 30 - (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % 30_000) / 1000.0;
-        if (left < (margin ?? TimeSpan.FromSeconds(6)).TotalSeconds)
+        private readonly TimeSpan _offset;
+
+        public StepClock()
         {
-            await Task.Delay(TimeSpan.FromSeconds(left + 0.2));
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            _offset = TimeSpan.FromMilliseconds(30_000 - (now % 30_000) + 1_000);
         }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + _offset;
     }
 
     /// <summary>Authenticated request over a raw connection: sends and returns the answer frame.</summary>

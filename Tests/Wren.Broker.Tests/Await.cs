@@ -41,6 +41,27 @@ public static class Await
         }
     }
 
+    /// <summary>Reads a value until <paramref name="done"/> holds for it; the timeout message describes the last value read.</summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, Func<T, string> describe)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + describe(value));
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>Polls a condition until it holds.</summary>
     public static async Task UntilAsync(Func<bool> condition, string what)
     {

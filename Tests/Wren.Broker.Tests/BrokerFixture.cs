@@ -26,7 +26,7 @@ public sealed class TestBroker : IAsyncDisposable
 
     public int Port => Server.Endpoint.Port;
 
-    public static async Task<TestBroker> StartAsync(Action<WrenOptions>? configure = null)
+    public static async Task<TestBroker> StartAsync(Action<WrenOptions>? configure = null, TimeProvider? time = null)
     {
         string directory = Path.Combine(Path.GetTempPath(), "wren-test-" + Guid.NewGuid().ToString("N"));
         var options = new WrenOptions { DataDirectory = directory, Host = "127.0.0.1", Port = 0 };
@@ -40,7 +40,7 @@ public sealed class TestBroker : IAsyncDisposable
 
             // Provider-specific rule: overrides the Information default from appsettings.json for the capture.
             logging.AddFilter<LogCapture>(null, LogLevel.Debug);
-        });
+        }, time: time);
         return new TestBroker(server, directory, logs);
     }
 

@@ -88,12 +88,15 @@ public sealed class HandshakeFloodTests(ITestOutputHelper output)
 
             // Each socket's close is seen as the end of its stream (or a reset).
             var closedAt = new double?[Connections];
+            int closedCount = 0;
             _ = sockets.Select((socket, i) => Task.Run(() => WatchAsync(socket, i), ct)).ToArray();
 
             // Meanwhile a client chats: every send must be acknowledged.
             int sent = 0, acknowledged = 0;
             long peakRss = rssBefore;
-            while (opened.Elapsed < observe)
+            // Until every connection is closed (with some sends made meanwhile) or the window ends; the negative
+            // control, in which nothing closes, runs the whole window.
+            while (opened.Elapsed < observe && !(Volatile.Read(ref closedCount) == Connections && sent >= 20))
             {
                 var ack = await client.SendAsync(group.ConversationId, "hello"u8.ToArray(), cancellationToken: ct);
                 sent++;
@@ -133,6 +136,7 @@ public sealed class HandshakeFloodTests(ITestOutputHelper output)
                 }
 
                 closedAt[index] = opened.Elapsed.TotalSeconds;
+                Interlocked.Increment(ref closedCount);
             }
         }
         finally
