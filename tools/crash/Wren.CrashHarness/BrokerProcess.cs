@@ -126,18 +126,56 @@ public sealed class BrokerProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    /// <summary>Stops the broker with SIGSTOP: the process, its sockets and its connections stay, it just runs no more.</summary>
-    public Task PauseAsync() => SignalAsync("STOP");
+    /// <summary>
+    /// Stops the broker with SIGSTOP: the process, its sockets and its connections stay, it just runs no more. Returns
+    /// once every thread of the process is stopped (kill returns when the signal is queued, and threads that are running
+    /// at that moment stop only when they next enter the kernel).
+    /// </summary>
+    public async Task PauseAsync()
+    {
+        await SignalAsync("STOP").ConfigureAwait(false);
+        var deadline = Stopwatch.StartNew();
+        while (!AllThreadsStopped())
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                throw new TimeoutException("The broker's threads did not all stop within 5 s of SIGSTOP.");
+            }
+
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+    }
+
+    private bool AllThreadsStopped()
+    {
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{_process?.Id ?? 0}/task"))
+            {
+                if (StateOf(File.ReadAllText(Path.Combine(task, "stat"))) is not ('T' or 't'))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            // A thread ended while it was read: look again.
+            return false;
+        }
+    }
+
+    // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
+    private static char StateOf(string stat) => stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
 
     /// <summary>True while the broker process is stopped (state T in /proc), false when it runs; null when unknown.</summary>
     public bool? IsStopped()
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{_process?.Id ?? 0}/stat");
-            // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
-            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            return state is 'T' or 't';
+            return StateOf(File.ReadAllText($"/proc/{_process?.Id ?? 0}/stat")) is 'T' or 't';
         }
         catch (IOException)
         {
