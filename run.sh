@@ -17,4 +17,7 @@ if ! build_log=$(dotnet build Broker/Wren.Broker/Wren.Broker.csproj -c Release -
   exit 1
 fi
 
+# Two glibc malloc arenas instead of up to 16 on 2 cores: memory OpenSSL frees on another thread is reused instead of
+# stranded, about 6 KiB less RSS per TLS connection (docs/operations.md, docs/benchmarks.md W4).
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec dotnet Broker/Wren.Broker/bin/Release/net10.0/Wren.Broker.dll "$@"

@@ -19,4 +19,13 @@ internal static partial class HostLog
 
     [LoggerMessage(2004, LogLevel.Information, "Shutdown: {Phase}")]
     public static partial void ShutdownPhase(ILogger logger, string phase);
+
+    [LoggerMessage(2005, LogLevel.Warning, "Accepting a connection failed ({Error}): {Message}; retrying")]
+    public static partial void AcceptFailed(ILogger logger, string error, string message);
+
+    [LoggerMessage(2006, LogLevel.Debug, "Connection ended before or during its TLS handshake ({Kind}): {Message}")]
+    public static partial void HandshakeFailed(ILogger logger, string kind, string message);
+
+    [LoggerMessage(2007, LogLevel.Error, "Connection failed unexpectedly")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception);
 }

@@ -1,7 +1,8 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Connections;
 using Wren.Broker.Core;
 using Wren.Protocol;
 
@@ -9,14 +10,24 @@ namespace Wren.Broker;
 
 /// <summary>
 /// One client connection: the canonical read loop (ReadAsync → parse while complete → AdvanceTo) feeding the session,
-/// and an outbound queue drained by one writer loop that coalesces everything queued into one flush.
+/// and an outbound queue drained by one writer loop that coalesces everything queued into few writes to the (TLS)
+/// stream. An idle connection holds no buffer: the reader waits with a zero-byte read and the writer returns its
+/// buffer to the pool whenever its queue is empty.
 /// </summary>
 internal sealed class WrenConnection : IFrameSink
 {
-    /// <summary>Bytes copied into the transport before each flush: the flush's backpressure then applies to the rest.</summary>
+    /// <summary>Bytes written to the stream before the pending count is updated and the queue is looked at again.</summary>
     private const int MaxBytesPerFlush = 128 * 1024;
 
-    private readonly ConnectionContext _context;
+    /// <summary>Size of the writer's coalescing buffer: one full TLS record.</summary>
+    private const int WriteBufferSize = 16 * 1024;
+
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(
+        pool: MemoryPool<byte>.Shared, bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly PipeReader _input;
     private readonly BrokerCore _core;
     private readonly int _maxFrameLength;
     private readonly Channel<ReadOnlyMemory<byte>> _outbound =
@@ -33,24 +44,28 @@ internal sealed class WrenConnection : IFrameSink
     /// </summary>
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(5);
 
-    public WrenConnection(ConnectionContext context, BrokerCore core, int maxFrameLength)
+    /// <param name="socket">The accepted socket (aborting the connection disposes it).</param>
+    /// <param name="stream">The stream over it: TLS, or the plain network stream when TLS is off.</param>
+    /// <param name="acceptedMs">When TCP accepted the connection (Environment.TickCount64).</param>
+    /// <param name="core">The routing core.</param>
+    /// <param name="maxFrameLength">Largest accepted frame length.</param>
+    public WrenConnection(Socket socket, Stream stream, long acceptedMs, BrokerCore core, int maxFrameLength)
     {
-        _context = context;
+        _socket = socket;
+        _stream = stream;
+        _input = PipeReader.Create(stream, ReaderOptions);
         _core = core;
         _maxFrameLength = maxFrameLength;
-        var remote = context.RemoteEndPoint as IPEndPoint;
+        var remote = socket.RemoteEndPoint as IPEndPoint;
         RemoteIp = remote?.Address ?? IPAddress.None;
-        RemoteAddress = context.RemoteEndPoint?.ToString() ?? "unknown";
+        RemoteAddress = remote?.ToString() ?? "unknown";
         IsLoopback = remote is not null && IPAddress.IsLoopback(remote.Address);
         Session = core.CreateSession(this);
         StartedMs = Environment.TickCount64;
-        AcceptedMs = context.Items.TryGetValue(AcceptedKey, out var accepted) && accepted is long at ? at : StartedMs;
+        AcceptedMs = acceptedMs;
         LastReceivedMs = StartedMs;
         LastPingMs = StartedMs;
     }
-
-    /// <summary>Key of the accept time (Environment.TickCount64) stamped on the connection before the TLS handshake.</summary>
-    public const string AcceptedKey = "wren.accepted";
 
     public Session Session { get; }
 
@@ -114,7 +129,7 @@ internal sealed class WrenConnection : IFrameSink
 
         _outbound.Writer.TryWrite(finalFrame);
         _outbound.Writer.TryComplete();
-        _context.Transport.Input.CancelPendingRead();
+        _input.CancelPendingRead();
         _ = AbortUnlessFlushedAsync();
     }
 
@@ -127,7 +142,8 @@ internal sealed class WrenConnection : IFrameSink
         }
         catch (TimeoutException)
         {
-            _context.Abort(new ConnectionAbortedException("the peer did not read the connection's final frames"));
+            // The peer did not read the connection's final frames: the writer's pending write fails and the loops end.
+            _socket.Dispose();
         }
     }
 
@@ -139,7 +155,7 @@ internal sealed class WrenConnection : IFrameSink
         {
             await ReadLoopAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The peer went away; nothing to report to it.
         }
@@ -150,11 +166,12 @@ internal sealed class WrenConnection : IFrameSink
         }
 
         await writer.ConfigureAwait(false);
+        await _input.CompleteAsync().ConfigureAwait(false);
     }
 
     private async Task ReadLoopAsync()
     {
-        var input = _context.Transport.Input;
+        var input = _input;
         while (!IsClosing)
         {
             var result = await input.ReadAsync().ConfigureAwait(false);
@@ -221,40 +238,70 @@ internal sealed class WrenConnection : IFrameSink
 
     private async Task WriteLoopAsync()
     {
-        var output = _context.Transport.Output;
         var reader = _outbound.Reader;
+        byte[]? buffer = null;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                buffer ??= ArrayPool<byte>.Shared.Rent(WriteBufferSize);
                 long written = 0;
+                int used = 0;
                 while (written < MaxBytesPerFlush && reader.TryRead(out var frame))
                 {
-                    output.Write(frame.Span);
+                    if (frame.Length > buffer.Length - used)
+                    {
+                        if (used > 0)
+                        {
+                            await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
+                            used = 0;
+                        }
+
+                        if (frame.Length > buffer.Length)
+                        {
+                            // Larger than the buffer: written as it is (the TLS stream splits it into records).
+                            await _stream.WriteAsync(frame).ConfigureAwait(false);
+                            written += frame.Length;
+                            continue;
+                        }
+                    }
+
+                    frame.Span.CopyTo(buffer.AsSpan(used));
+                    used += frame.Length;
                     written += frame.Length;
                 }
 
-                var flushed = await output.FlushAsync().ConfigureAwait(false);
-                // Frames count against the outbound limit until the transport has taken them, so a peer that stops
-                // reading holds at most the limit plus one flush, not the limit plus everything copied into the pipe.
+                if (used > 0)
+                {
+                    await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
+                }
+
+                // Frames count against the outbound limit until the stream has taken them, so a peer that stops
+                // reading holds at most the limit plus one flush, not the limit plus everything copied.
                 Interlocked.Add(ref _pendingBytes, -written);
                 Interlocked.Exchange(ref _drained, null)?.TrySetResult();
-                if (flushed.IsCompleted || flushed.IsCanceled)
+                if (!reader.TryPeek(out _))
                 {
-                    break;
+                    // Nothing queued: an idle connection keeps no write buffer.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // The peer went away while frames were queued; the device resumes from its cursor.
         }
         finally
         {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             Interlocked.Exchange(ref _closing, 1);
             Interlocked.Exchange(ref _drained, null)?.TrySetResult();
-            _context.Transport.Input.CancelPendingRead();
-            await output.CompleteAsync().ConfigureAwait(false);
+            _input.CancelPendingRead();
             _writeLoopDone.TrySetResult();
         }
     }

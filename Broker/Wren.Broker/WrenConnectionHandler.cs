@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wren.Broker.Core;
@@ -11,10 +9,10 @@ using Wren.Protocol;
 namespace Wren.Broker;
 
 /// <summary>
-/// Accepts connections (already through TLS), enforces the connection limits, runs each connection, and once a second
-/// sweeps all of them for handshake and idle timeouts and keep-alive pings (one timer for all connections).
+/// Takes connections from <see cref="WrenListener"/> (already through TLS), enforces the connection limits, runs each
+/// connection, and sweeps all of them for handshake and idle timeouts and keep-alive pings (one timer for all).
 /// </summary>
-internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
+internal sealed class WrenConnectionHandler : IDisposable
 {
     private readonly BrokerCore _core;
     private readonly WrenOptions _options;
@@ -41,20 +39,13 @@ internal sealed class WrenConnectionHandler : ConnectionHandler, IDisposable
 
     public int Count => Volatile.Read(ref _count);
 
-    public override async Task OnConnectedAsync(ConnectionContext context)
+    /// <summary>How long a connection has from TCP accept to a completed Auth, TLS handshake included.</summary>
+    public TimeSpan HandshakeTimeout => _core.Limits.HandshakeTimeout;
+
+    /// <summary>Runs one connection until it ends; the caller closes the socket afterwards.</summary>
+    public async Task RunAsync(Socket socket, Stream stream, long acceptedMs)
     {
-        if (_options.SocketSendBufferBytes > 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
-        {
-            socket.SendBufferSize = _options.SocketSendBufferBytes;
-        }
-
-        if (context.Features.Get<ISslStreamFeature>()?.SslStream is { } tls)
-        {
-            // Before the first read or write: an idle connection then holds no OpenSSL record buffers.
-            OpenSslBuffers.TryReleaseWhenIdle(tls);
-        }
-
-        var connection = new WrenConnection(context, _core, _options.MaxFrameLength);
+        var connection = new WrenConnection(socket, stream, acceptedMs, _core, _options.MaxFrameLength);
         int total = Interlocked.Increment(ref _count);
         int fromAddress = _perAddress.AddOrUpdate(connection.RemoteIp, 1, static (_, n) => n + 1);
         try

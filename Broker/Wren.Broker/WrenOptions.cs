@@ -50,6 +50,10 @@ public sealed class WrenOptions
     [Range(0, 64 * 1024 * 1024)]
     public int SocketSendBufferBytes { get; set; } = 256 * 1024;
 
+    /// <summary>Pending connections the kernel queues before the broker accepts them (capped by net.core.somaxconn).</summary>
+    [Range(16, 65_535)]
+    public int ListenBacklog { get; set; } = 1024;
+
     /// <summary>Largest frame length field. Default 1 MiB (see docs/protocol.md, Limits).</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxFrameLength { get; set; } = 1024 * 1024;

@@ -1,13 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,14 +13,14 @@ using Wren.Storage;
 namespace Wren.Broker;
 
 /// <summary>
-/// A running broker: storage, routing core and the Kestrel listener with TLS. Used by Program and by in-process tests.
+/// A running broker: storage, routing core and the TLS listener (<see cref="WrenListener"/>) in a generic host. Used by Program and by in-process tests.
 /// </summary>
 public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
 {
     /// <summary>Name of the file holding the bootstrap administrator's token, in the data directory.</summary>
     public const string AdminTokenFile = "admin.token";
 
-    private readonly WebApplication _app;
+    private readonly IHost _app;
     private readonly ServerCertificates? _certificates;
     private readonly SemaphoreSlim _keyRotation = new(1, 1);
     private readonly ILogger _securityLogger;
@@ -35,7 +28,7 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
     private ITimer? _certificateCheck;
     private bool _stopped;
 
-    private WrenServer(WebApplication app, WrenOptions options, WrenStore store, BrokerCore core, ServerCertificates? certificates, KeyRing? keyRing)
+    private WrenServer(IHost app, WrenOptions options, WrenStore store, BrokerCore core, ServerCertificates? certificates, KeyRing? keyRing)
     {
         _app = app;
         Options = options;
@@ -87,7 +80,7 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
     {
         Validate(options);
         Directory.CreateDirectory(options.DataDirectory);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         configureLogging?.Invoke(builder.Logging);
 
@@ -128,42 +121,19 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
             builder.Services.AddSingleton(sp => new BrokerCore(store, store, store, store, options.Limits, protocolLimits, time ?? TimeProvider.System, sp.GetRequiredService<ILoggerFactory>(), store, auth: options.Auth));
             builder.Services.AddSingleton<WrenConnectionHandler>();
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
-            builder.WebHost.ConfigureKestrel(kestrel =>
-            {
-                kestrel.Limits.MaxConcurrentConnections = options.MaxConnections + 100;
-                kestrel.Listen(IPAddress.Parse(options.Host), options.Port, listen =>
-                {
-                    listen.Use(next => context =>
-                    {
-                        context.Items[WrenConnection.AcceptedKey] = Environment.TickCount64;
-                        return next(context);
-                    });
-                    // Wren is not HTTP: no protocol is announced through ALPN.
-                    listen.Protocols = HttpProtocols.None;
-                    if (certificates is not null)
-                    {
-                        // Each handshake takes the certificate in force at that moment, so a reload reaches new
-                        // connections only; TLS 1.2/1.3, the OS choosing among them (ServerCertificates).
-                        listen.UseHttps(new TlsHandshakeCallbackOptions
-                        {
-                            OnConnection = _ => ValueTask.FromResult(certificates.CreateAuthenticationOptions()),
-                            HandshakeTimeout = options.Limits.HandshakeTimeout,
-                        });
-                    }
-
-                    listen.UseConnectionHandler<WrenConnectionHandler>();
-                });
-            });
+            builder.Services.AddSingleton(sp => new WrenListener(
+                sp.GetRequiredService<IOptions<WrenOptions>>(), certificates, sp.GetRequiredService<WrenConnectionHandler>(), sp.GetRequiredService<ILogger<WrenListener>>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WrenListener>());
 
             var app = builder.Build();
             core = app.Services.GetRequiredService<BrokerCore>();
             var handler = app.Services.GetRequiredService<WrenConnectionHandler>();
             var stoppingCore = core;
             var shutdownLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wren.Broker.Shutdown");
-            app.Lifetime.ApplicationStopping.Register(() =>
+            app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() =>
             {
-                HostLog.ShutdownPhase(shutdownLogger, "GoAway to every connection; Kestrel then stops accepting and drains");
-                // Phase 1, before Kestrel stops accepting and drains: every connection, even one still in its handshake, gets GoAway.
+                HostLog.ShutdownPhase(shutdownLogger, "GoAway to every connection; the listener then stops accepting and drains");
+                // Phase 1, before the listener stops accepting and drains: every connection, even one still in its handshake, gets GoAway.
                 stoppingCore.BeginShutdown(TimeSpan.FromSeconds(2));
                 handler.CloseAll(Frames.GoAway(TimeSpan.FromSeconds(2)));
             });
@@ -172,8 +142,7 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
             await server.BootstrapAdminAsync(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<WrenServer>()).ConfigureAwait(false);
             await app.StartAsync().ConfigureAwait(false);
 
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            server.Endpoint = new IPEndPoint(IPAddress.Parse(options.Host), new Uri(address).Port);
+            server.Endpoint = app.Services.GetRequiredService<WrenListener>().LocalEndPoint!;
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wren.Broker");
             HostLog.Listening(logger, server.Endpoint.ToString(), certificate is null ? "plaintext" : "TLS", Path.GetFullPath(options.DataDirectory));
             if (options.Testing.AckBeforeDurable)
@@ -236,7 +205,14 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
         await Core.DisposeAsync().ConfigureAwait(false);
         await Store.FlushAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        if (_app is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _app.Dispose();
+        }
     }
 
     /// <inheritdoc/>

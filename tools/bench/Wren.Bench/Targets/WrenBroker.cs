@@ -80,7 +80,13 @@ public sealed class WrenBroker : IAsyncDisposable
                 return false;
             },
             TimeSpan.FromSeconds(60),
-            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Microsoft"] = "Warning" });
+            new Dictionary<string, string>
+            {
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["Logging__LogLevel__Microsoft"] = "Warning",
+                // As ./run.sh and docs/operations.md recommend: two glibc arenas, not sixteen (W4: 22 → 16 KiB per connection).
+                ["MALLOC_ARENA_MAX"] = Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "2",
+            });
         try
         {
             string tokenFile = Path.Combine(directory, "admin.token");
