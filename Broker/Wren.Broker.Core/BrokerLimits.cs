@@ -18,8 +18,12 @@ public sealed class BrokerLimits
     /// <summary>Silence after which the connection is closed. Default 90 s: three missed ping intervals.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>Deliver frames one sync request streams before SyncDone with more = true. Default 1,000.</summary>
-    public int MaxSyncBatch { get; set; } = 1000;
+    /// <summary>
+    /// Deliver frames one sync request streams before SyncDone with more = true. Default 10,000: a device back from a
+    /// long absence catches up in few round trips (W3: 100k messages take 10 requests, not 100), while the stream still
+    /// waits for the connection's soft outbound limit between batches.
+    /// </summary>
+    public int MaxSyncBatch { get; set; } = 10_000;
 
     /// <summary>Entries per history page. Default 100: one screen of chat with room to scroll.</summary>
     public int MaxHistoryPage { get; set; } = 100;

@@ -1,12 +1,15 @@
 using System.Buffers;
+using System.Diagnostics;
 using Wren.Protocol;
 using Wren.Protocol.Messages;
 
 namespace Wren.Broker.Core;
 
-/// <summary>Encodes server frames into arrays that can be queued to one or many connections.</summary>
+/// <summary>Encodes server frames into arrays (or pooled frames) that can be queued to one or many connections.</summary>
 public static class Frames
 {
+    [ThreadStatic] private static FixedBufferWriter? t_writer;
+
     /// <summary>The GoAway frame sent at shutdown.</summary>
     public static byte[] GoAway(TimeSpan reconnectAfter) => Encode(0, new GoAway
     {
@@ -34,12 +37,21 @@ public static class Frames
     /// <summary>Encodes a Deliver frame for a stored entry.</summary>
     public static byte[] Deliver(uint requestId, Storage.LogEntry entry)
     {
-        var envelope = new DeliverEnvelope(
-            entry.ConversationId, entry.Seq, entry.Epoch, entry.SenderUserId, entry.SenderDeviceId,
-            entry.ServerTimeMs, entry.ClientMsgId, (EntryKind)entry.Kind);
+        var envelope = Envelope(entry);
         var frame = new byte[DeliverEncoder.FrameSize(envelope, entry.Body.Length)];
-        var writer = new FixedBufferWriter(frame);
-        DeliverEncoder.Write(writer, requestId, envelope, entry.Body.Span);
+        WriteDeliver(frame, frame.Length, requestId, envelope, entry.Body.Span);
+        return frame;
+    }
+
+    /// <summary>
+    /// Encodes a Deliver frame for a stored entry into a pooled <see cref="SharedFrame"/> holding one reference, the
+    /// caller's. Allocates nothing once the pools are warm.
+    /// </summary>
+    public static SharedFrame DeliverShared(uint requestId, Storage.LogEntry entry)
+    {
+        var envelope = Envelope(entry);
+        var frame = SharedFrame.Rent(DeliverEncoder.FrameSize(envelope, entry.Body.Length));
+        WriteDeliver(frame.Buffer, frame.Length, requestId, envelope, entry.Body.Span);
         return frame;
     }
 
@@ -57,15 +69,47 @@ public static class Frames
         Body = entry.Body.ToArray(),
     };
 
-    /// <summary>An <see cref="IBufferWriter{T}"/> over an array of exactly the right size.</summary>
-    private sealed class FixedBufferWriter(byte[] buffer) : IBufferWriter<byte>
+    private static DeliverEnvelope Envelope(Storage.LogEntry entry) => new(
+        entry.ConversationId, entry.Seq, entry.Epoch, entry.SenderUserId, entry.SenderDeviceId,
+        entry.ServerTimeMs, entry.ClientMsgId, (EntryKind)entry.Kind);
+
+    /// <summary>Writes a Deliver frame of exactly <paramref name="length"/> bytes at the start of <paramref name="buffer"/>.</summary>
+    private static void WriteDeliver(byte[] buffer, int length, uint requestId, in DeliverEnvelope envelope, ReadOnlySpan<byte> body)
     {
-        private int _written;
+        // One writer per thread, pointed at each buffer in turn: encoding allocates nothing.
+        var writer = t_writer ??= new FixedBufferWriter();
+        writer.Reset(buffer, length);
+        try
+        {
+            DeliverEncoder.Write(writer, requestId, envelope, body);
+            Debug.Assert(writer.Written == length, "DeliverEncoder wrote a different size than FrameSize computed.");
+        }
+        finally
+        {
+            // Drop the reference, so a pooled buffer is not kept reachable from this thread.
+            writer.Reset([], 0);
+        }
+    }
 
-        public void Advance(int count) => _written += count;
+    /// <summary>An <see cref="IBufferWriter{T}"/> over the first <c>length</c> bytes of an array; reused per thread.</summary>
+    private sealed class FixedBufferWriter : IBufferWriter<byte>
+    {
+        private byte[] _buffer = [];
+        private int _length;
 
-        public Memory<byte> GetMemory(int sizeHint = 0) => buffer.AsMemory(_written);
+        public int Written { get; private set; }
 
-        public Span<byte> GetSpan(int sizeHint = 0) => buffer.AsSpan(_written);
+        public void Reset(byte[] buffer, int length)
+        {
+            _buffer = buffer;
+            _length = length;
+            Written = 0;
+        }
+
+        public void Advance(int count) => Written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.AsMemory(Written, _length - Written);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _buffer.AsSpan(Written, _length - Written);
     }
 }

@@ -7,10 +7,20 @@ namespace Wren.Broker.Core;
 public interface IFrameSink
 {
     /// <summary>
-    /// Queues one encoded frame. Never blocks. Returns false when the connection is closed or was just closed because the
+    /// Queues one encoded frame, or several whole frames back to back (a catch-up batch). Never blocks. Returns false when the connection is closed or was just closed because the
     /// queue passed its limit (the transport then sends SlowConsumer and closes).
     /// </summary>
-    /// <remarks>The same array may be queued to many connections; it is never modified after it is queued.</remarks>
+    /// <remarks>
+    /// <para>The same memory may be queued to many connections; it is never modified while it is queued.</para>
+    /// <para>
+    /// Pooled frames: when <c>MemoryMarshal.TryGetMemoryManager(frame, out SharedFrame? shared)</c> is true, the caller
+    /// has added a reference for this sink (<see cref="SharedFrame.AddRef"/>). On true, the sink owns that reference
+    /// and calls <see cref="SharedFrame.Release"/> exactly once, after it has written the frame or discarded it (closed
+    /// connection, dropped queue); it must not touch the memory afterwards, since the buffer may already hold another
+    /// frame. On false, the caller releases it, and the sink must not. A sink that never releases (a test fake keeping
+    /// frames) is safe: the frame then never returns to the pool and the garbage collector reclaims it.
+    /// </para>
+    /// </remarks>
     bool TrySend(ReadOnlyMemory<byte> frame);
 
     /// <summary>Bytes queued and not yet written to the connection.</summary>

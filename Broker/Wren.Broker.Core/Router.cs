@@ -115,27 +115,48 @@ public sealed class Router : IAsyncDisposable
         }
     }
 
-    private void FanOut(LogEntry entry)
+    /// <summary>Queues one committed entry to every session that is live for its conversation. Runs on the conversation's loop.</summary>
+    /// <remarks>
+    /// The entry is encoded once, on the first live recipient, into a pooled <see cref="SharedFrame"/>; this method holds
+    /// one reference while it fans out and adds one per sink before queuing (released again when the sink refuses), so
+    /// the frame returns to the pool once the last connection has written it. Allocates nothing in steady state.
+    /// </remarks>
+    internal void FanOut(LogEntry entry)
     {
         var members = _conversations.GetMemberIds(entry.ConversationId);
-        byte[]? frame = null;
-        foreach (var userId in members)
+        SharedFrame? frame = null;
+        int delivered = 0;
+        try
         {
-            foreach (var session in _devices.GetSessions(userId))
+            // Indexed: enumerating the interface would allocate an enumerator per entry.
+            for (int i = 0; i < members.Count; i++)
             {
-                if (!session.TryGetLive(entry.ConversationId, out ulong last) || entry.Seq <= last)
+                foreach (var session in _devices.GetSessions(members[i]))
                 {
-                    // Not live yet (its catch-up will read this entry from the log) or already streamed by catch-up.
-                    continue;
-                }
+                    if (!session.TryGetLive(entry.ConversationId, out ulong last) || entry.Seq <= last)
+                    {
+                        // Not live yet (its catch-up will read this entry from the log) or already streamed by catch-up.
+                        continue;
+                    }
 
-                frame ??= Frames.Deliver(0, entry);
-                session.SetLive(entry.ConversationId, entry.Seq);
-                if (session.Sink.TrySend(frame))
-                {
-                    Interlocked.Increment(ref _delivered);
+                    frame ??= Frames.DeliverShared(0, entry);
+                    session.SetLive(entry.ConversationId, entry.Seq);
+                    frame.AddRef();
+                    if (session.Sink.TrySend(frame.Memory))
+                    {
+                        delivered++;
+                    }
+                    else
+                    {
+                        frame.Release();
+                    }
                 }
             }
+        }
+        finally
+        {
+            frame?.Release();
+            Interlocked.Add(ref _delivered, delivered);
         }
     }
 
@@ -163,28 +184,32 @@ public sealed class Router : IAsyncDisposable
                 return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
             }
 
-            var entries = _log.ReadRange(job.ConversationId, position + 1, Math.Min(64, job.Budget - sent));
+            // A connection with room gets larger reads; one close to the soft limit gets small steps.
+            int read = session.Sink.PendingBytes < _softOutboundLimit / 4 ? 256 : 64;
+            var entries = _log.ReadRange(job.ConversationId, position + 1, Math.Min(read, job.Budget - sent));
             if (entries.Count == 0)
             {
                 // The rest is still being written; its commit notifications reach this loop later, in order.
                 break;
             }
 
-            foreach (var entry in entries)
+            // Consecutive Deliver frames go out as one buffer per batch, byte for byte what one frame per entry gives.
+            int index = 0;
+            while (index < entries.Count)
             {
-                if (!session.Sink.TrySend(Frames.Deliver(job.RequestId, entry)))
+                int first = index;
+                if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index)))
                 {
                     return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
                 }
 
-                position = entry.Seq;
-                sent++;
-            }
-
-            if (session.Sink.PendingBytes > _softOutboundLimit)
-            {
-                // Too much for this loop to push at once: the session streams the rest at the connection's pace.
-                return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
+                position = entries[index - 1].Seq;
+                sent += index - first;
+                if (session.Sink.PendingBytes > _softOutboundLimit)
+                {
+                    // Too much for this loop to push at once: the session streams the rest at the connection's pace.
+                    return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
+                }
             }
         }
 

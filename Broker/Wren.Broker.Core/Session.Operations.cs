@@ -221,7 +221,17 @@ public sealed partial class Session
             ulong from = given.TryGetValue(conversationId, out var c)
                 ? (c.Epoch == head.Value.Epoch ? c.Seq : 0)
                 : _core.Cursors.GetDelivered(UserId, DeviceId, conversationId);
-            var result = await CatchUpAsync(conversationId, from, budget, requestId).ConfigureAwait(false);
+            GoLiveResult result;
+            if (budget <= 0 && from < head.Value.Head && !TryGetLive(conversationId, out _))
+            {
+                // The batch is full and this conversation has entries to send: it waits for the next request, without
+                // the trip to its partition that would answer the same (a device already at the head still goes live).
+                result = new GoLiveResult(0, from, head.Value.Head, head.Value.Epoch, CaughtUp: false);
+            }
+            else
+            {
+                result = await CatchUpAsync(conversationId, from, budget, requestId).ConfigureAwait(false);
+            }
             budget -= result.Sent;
             more |= !result.CaughtUp;
             states.Add(new SyncState
@@ -265,16 +275,19 @@ public sealed partial class Session
                     break;
                 }
 
-                foreach (var entry in entries)
+                // Consecutive Deliver frames go out as one buffer per batch, byte for byte what one frame per entry gives.
+                int index = 0;
+                while (index < entries.Count)
                 {
                     if (Sink.PendingBytes > soft)
                     {
                         await Sink.WaitUntilPendingAtMostAsync(soft).ConfigureAwait(false);
                     }
 
-                    Sink.TrySend(Frames.Deliver(requestId, Visible(entry)));
-                    position = entry.Seq;
-                    sent++;
+                    int first = index;
+                    Sink.TrySend(DeliverBatch.Encode(requestId, entries, ref index, transform: Visible));
+                    position = entries[index - 1].Seq;
+                    sent += index - first;
                 }
             }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Wren.Broker.Core;
 using Wren.Protocol;
@@ -260,13 +261,22 @@ internal sealed class WrenConnection : IFrameSink
                         if (frame.Length > buffer.Length)
                         {
                             // Larger than the buffer: written as it is (the TLS stream splits it into records).
-                            await _stream.WriteAsync(frame).ConfigureAwait(false);
+                            try
+                            {
+                                await _stream.WriteAsync(frame).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                Release(frame);
+                            }
+
                             written += frame.Length;
                             continue;
                         }
                     }
 
                     frame.Span.CopyTo(buffer.AsSpan(used));
+                    Release(frame);
                     used += frame.Length;
                     written += frame.Length;
                 }
@@ -299,10 +309,26 @@ internal sealed class WrenConnection : IFrameSink
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
+            // Frames still queued are never written: their shared frames go back to the pool.
+            _outbound.Writer.TryComplete();
+            while (reader.TryRead(out var dropped))
+            {
+                Release(dropped);
+            }
+
             Interlocked.Exchange(ref _closing, 1);
             Interlocked.Exchange(ref _drained, null)?.TrySetResult();
             _input.CancelPendingRead();
             _writeLoopDone.TrySetResult();
+        }
+    }
+
+    /// <summary>Gives a pooled frame back once this connection has written or dropped it (see <see cref="IFrameSink.TrySend"/>).</summary>
+    private static void Release(ReadOnlyMemory<byte> frame)
+    {
+        if (MemoryMarshal.TryGetMemoryManager(frame, out SharedFrame? shared))
+        {
+            shared.Release();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -44,7 +45,8 @@ public sealed partial class WrenClient
             throw;
         }
 
-        var reader = PipeReader.Create(stream);
+        // The stream stays open when the reader completes: it is disposed in one place (DisposeStream).
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -58,7 +60,7 @@ public sealed partial class WrenClient
         catch
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            stream.Dispose();
+            DisposeStream(stream);
             throw;
         }
 
@@ -85,11 +87,35 @@ public sealed partial class WrenClient
 
         if (_options.SyncOnConnect)
         {
+            if (!reconnect && !_options.WaitForCatchUp)
+            {
+                _supervisor = CatchUpThenSuperviseAsync(readLoop);
+                return;
+            }
+
             await SyncAllAsync(cancellationToken).ConfigureAwait(false);
         }
 
         _supervisor = SuperviseAsync(readLoop);
         ConnectionChanged?.Invoke(this, true);
+    }
+
+    /// <summary>The first catch-up when <see cref="WrenClientOptions.WaitForCatchUp"/> is off; then the usual supervision.</summary>
+    private async Task CatchUpThenSuperviseAsync(Task readLoop)
+    {
+        try
+        {
+            await SyncAllAsync(_disposing.Token).ConfigureAwait(false);
+            ConnectionChanged?.Invoke(this, true);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or WrenClientException)
+        {
+            // The catch-up did not complete on this connection: closing it hands over to the supervisor, which
+            // reconnects and catches up again (or ends Events when reconnecting is off).
+            CloseStream();
+        }
+
+        await SuperviseAsync(readLoop).ConfigureAwait(false);
     }
 
     private bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
@@ -167,31 +193,31 @@ public sealed partial class WrenClient
                 var result = await reader.ReadAsync(_disposing.Token).ConfigureAwait(false);
                 MarkReceived();
                 var buffer = result.Buffer;
-                var frames = new List<(uint RequestId, IMessage Message)>();
-                while (true)
+                var sequence = new SequenceReader<byte>(buffer);
+                while (FrameReader.TryRead(ref sequence, int.MaxValue, out var frame, out _) == FrameStatus.Complete)
                 {
-                    var slice = buffer;
-                    var sequence = new SequenceReader<byte>(slice);
-                    if (FrameReader.TryRead(ref sequence, int.MaxValue, out var frame, out _) != FrameStatus.Complete)
+                    if (Decode(frame) is { } message)
                     {
-                        break;
-                    }
-
-                    var decoded = MessageCodec.TryDecode(frame, ProtocolLimits.Default, out var message);
-                    buffer = buffer.Slice(sequence.Position);
-                    if (decoded.IsSuccess)
-                    {
-                        frames.Add((frame.Header.RequestId, message!));
+                        _inbox.Add((frame.Header.RequestId, message));
                     }
                 }
 
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                foreach (var (requestId, message) in frames)
+                // Decoded messages own their bytes, so the buffer is released before they are handled.
+                reader.AdvanceTo(sequence.Position, buffer.End);
+                try
                 {
-                    Dispatch(requestId, message);
+                    foreach (var (requestId, message) in _inbox)
+                    {
+                        Dispatch(requestId, message);
+                    }
+                }
+                finally
+                {
+                    _inbox.Clear();
+                    PublishDeliveries();
                 }
 
-                await FlushAcksAsync().ConfigureAwait(false);
+                ScheduleAcks();
                 if (result.IsCompleted)
                 {
                     break;
@@ -205,7 +231,7 @@ public sealed partial class WrenClient
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            stream.Dispose();
+            DisposeStream(stream);
             lock (_stateLock)
             {
                 if (ReferenceEquals(_stream, stream))
@@ -222,13 +248,30 @@ public sealed partial class WrenClient
         }
     }
 
+    /// <summary>Decodes a frame; Deliver takes the direct path when it is in the server's layout. Null when undecodable.</summary>
+    private static IMessage? Decode(in Frame frame)
+    {
+        if (frame.Header.MessageType == MessageType.Deliver && DeliverReader.TryRead(frame.Body, ProtocolLimits.Default, out var deliver))
+        {
+            return deliver;
+        }
+
+        return MessageCodec.TryDecode(frame, ProtocolLimits.Default, out var message).IsSuccess ? message : null;
+    }
+
     private void Dispatch(uint requestId, IMessage message)
     {
+        if (message is Deliver deliver)
+        {
+            OnDeliver(deliver);
+            return;
+        }
+
+        // Deliveries ahead of this message reach the cursor store and Events first, so an answer (a SyncDone that
+        // leads to the next SyncAll, for instance) never overtakes them.
+        PublishDeliveries();
         switch (message)
         {
-            case Deliver deliver:
-                OnDeliver(deliver);
-                return;
             case EmptyMessage { Type: MessageType.Ping }:
                 _ = WriteAsync(requestId, EmptyMessage.Pong);
                 return;
@@ -297,9 +340,52 @@ public sealed partial class WrenClient
     private void Emit(Deliver deliver, ConversationOrder order)
     {
         order.Last = deliver.Seq;
-        _options.CursorStore.Set(deliver.ConversationId, new ClientCursor(order.Epoch, order.Last));
-        _toAck[deliver.ConversationId] = order.Last;
-        _events.Writer.TryWrite(deliver);
+        if (!order.Moved)
+        {
+            order.Moved = true;
+            _moved.Add((deliver.ConversationId, order));
+        }
+
+        _ready.Add(deliver);
+    }
+
+    /// <summary>
+    /// Hands the deliveries ordered since the last call to the application: first each conversation's new position to
+    /// the cursor store (and the ack queue), then the messages to <see cref="Events"/> in order. The cursor store thus
+    /// holds a position before the application can see the message at it, as when it is written per message, with one
+    /// write per conversation per read instead of one per message.
+    /// </summary>
+    private void PublishDeliveries()
+    {
+        if (_ready.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (conversationId, order) in _moved)
+        {
+            order.Moved = false;
+            _options.CursorStore.Set(conversationId, new ClientCursor(order.Epoch, order.Last));
+        }
+
+        if (_options.AutoAck)
+        {
+            lock (_ackLock)
+            {
+                foreach (var (conversationId, order) in _moved)
+                {
+                    _toAck[conversationId] = order.Last;
+                }
+            }
+        }
+
+        _moved.Clear();
+        foreach (var deliver in _ready)
+        {
+            _events.Writer.TryWrite(deliver);
+        }
+
+        _ready.Clear();
     }
 
     private readonly Dictionary<uint, ulong> _fills = [];
@@ -331,16 +417,68 @@ public sealed partial class WrenClient
         }
     }
 
-    private async Task FlushAcksAsync()
+    /// <summary>Starts the ack writer when acks are waiting and it is not running.</summary>
+    private void ScheduleAcks()
     {
-        if (!_options.AutoAck || _toAck.Count == 0)
+        lock (_ackLock)
         {
-            return;
+            if (_ackWriterRunning || _toAck.Count == 0)
+            {
+                return;
+            }
+
+            _ackWriterRunning = true;
         }
 
-        var ack = new Ack { Items = [.. _toAck.Select(a => new AckItem { ConversationId = a.Key, Seq = a.Value })] };
-        _toAck.Clear();
-        await WriteAsync(0, ack).ConfigureAwait(false);
+        _ = WriteAcksAsync();
+    }
+
+    /// <summary>
+    /// Writes the waiting acks, at most one Ack write per <see cref="AckInterval"/>: the first after a quiet spell goes
+    /// at once, and during a stream the positions of everything delivered meanwhile go together in the next one. The
+    /// read loop never waits for it.
+    /// </summary>
+    private async Task WriteAcksAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var wait = AckInterval - Stopwatch.GetElapsedTime(Volatile.Read(ref _lastAckTimestamp));
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _disposing.Token).ConfigureAwait(false);
+                }
+
+                AckItem[] items;
+                lock (_ackLock)
+                {
+                    if (_toAck.Count == 0)
+                    {
+                        _ackWriterRunning = false;
+                        return;
+                    }
+
+                    items = [.. _toAck.Select(a => new AckItem { ConversationId = a.Key, Seq = a.Value })];
+                    _toAck.Clear();
+                }
+
+                Volatile.Write(ref _lastAckTimestamp, Stopwatch.GetTimestamp());
+                int perFrame = Welcome?.Limits.MaxListItems is > 0 and var max ? (int)max : 1000;
+                for (int start = 0; start < items.Length; start += perFrame)
+                {
+                    await WriteAsync(0, new Ack { Items = items[start..Math.Min(items.Length, start + perFrame)] }).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or WrenClientException or InvalidOperationException)
+        {
+            // Connection lost or client disposed: the positions are in the cursor store, and a later ack covers them.
+            lock (_ackLock)
+            {
+                _ackWriterRunning = false;
+            }
+        }
     }
 
     private async Task SuperviseAsync(Task readLoop)

@@ -55,7 +55,7 @@ public sealed partial class WrenClient
                 {
                     // Dead: closing the stream ends the read loop, which fails waiting requests; the supervisor reconnects.
                     Interlocked.Increment(ref _idleDrops);
-                    stream.Dispose();
+                    DisposeStream(stream);
                     return;
                 }
 

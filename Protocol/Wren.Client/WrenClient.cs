@@ -16,12 +16,25 @@ namespace Wren.Client;
 /// </remarks>
 public sealed partial class WrenClient : IAsyncDisposable
 {
+    /// <summary>
+    /// Shortest spacing of two Ack writes. 10 ms: during a catch-up of thousands of messages a second the device
+    /// writes a hundred small frames a second instead of one per read, and a lone live message is still acked at once.
+    /// </summary>
+    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(10);
+
     private readonly WrenClientOptions _options;
     private readonly Channel<IMessage> _events = Channel.CreateUnbounded<IMessage>();
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _requests = new();
     private readonly ConcurrentDictionary<string, PendingSend> _sends = new();
     private readonly Dictionary<ulong, ConversationOrder> _order = [];
-    private readonly Dictionary<ulong, ulong> _toAck = [];
+    private readonly Dictionary<ulong, ulong> _toAck = []; // guarded by _ackLock, with _ackWriterRunning
+    private readonly Lock _ackLock = new();
+    private readonly Lock _disposeLock = new();
+
+    // The read loop's own lists: frames decoded from one read, and deliveries ordered but not yet published.
+    private readonly List<(uint RequestId, IMessage Message)> _inbox = [];
+    private readonly List<Deliver> _ready = [];
+    private readonly List<(ulong ConversationId, ConversationOrder Order)> _moved = [];
     private readonly CancellationTokenSource _disposing = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _sendSlots;
@@ -33,6 +46,8 @@ public sealed partial class WrenClient : IAsyncDisposable
     private int _reconnects;
     private int _gapFills;
     private int _throttledSends;
+    private bool _ackWriterRunning;
+    private long _lastAckTimestamp;
 
     private WrenClient(WrenClientOptions options)
     {
@@ -77,6 +92,11 @@ public sealed partial class WrenClient : IAsyncDisposable
     public int PendingSends => _sends.Count;
 
     /// <summary>Connects, authenticates and catches up (SyncAll until nothing is missing).</summary>
+    /// <remarks>
+    /// Returns once the catch-up has completed, or as soon as the client is authenticated when
+    /// <see cref="WrenClientOptions.WaitForCatchUp"/> is off (the catch-up then streams to <see cref="Events"/> in the
+    /// background). Either way the missed messages reach <see cref="Events"/> in order, once each.
+    /// </remarks>
     public static async Task<WrenClient> ConnectAsync(WrenClientOptions options, CancellationToken cancellationToken = default)
     {
         var client = new WrenClient(options);
@@ -403,7 +423,23 @@ public sealed partial class WrenClient : IAsyncDisposable
             stream = _stream;
         }
 
-        stream?.Dispose();
+        if (stream is not null)
+        {
+            DisposeStream(stream);
+        }
+    }
+
+    /// <summary>
+    /// Disposes a connection's stream. The read loop, the keep-alive, <see cref="DisposeAsync"/> and
+    /// <see cref="SimulateDisconnect"/> may all close the same stream at once, and <see cref="System.Net.Security.SslStream"/>
+    /// does not support concurrent disposal (it can throw from inside OpenSSL handle cleanup), so disposals run one at a time.
+    /// </summary>
+    private void DisposeStream(Stream stream)
+    {
+        lock (_disposeLock)
+        {
+            stream.Dispose();
+        }
     }
 
     private sealed class PendingSend(Send send)
@@ -424,5 +460,8 @@ public sealed partial class WrenClient : IAsyncDisposable
         public SortedDictionary<ulong, Deliver> Held { get; } = [];
 
         public bool FillInFlight { get; set; }
+
+        /// <summary>True while a new position waits in the read loop's list of moved conversations.</summary>
+        public bool Moved { get; set; }
     }
 }

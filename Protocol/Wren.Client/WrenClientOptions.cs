@@ -82,6 +82,21 @@ public sealed class WrenClientOptions
     /// </summary>
     public bool SyncOnConnect { get; set; } = true;
 
+    /// <summary>
+    /// Whether <see cref="WrenClient.ConnectAsync"/> returns only once the first catch-up has completed (default true).
+    /// When false, it returns as soon as the client is authenticated and the catch-up runs in the background: the
+    /// missed messages can be read from <see cref="WrenClient.Events"/> while they arrive, and
+    /// <see cref="WrenClient.ConnectionChanged"/> is raised with true when the catch-up has completed.
+    /// </summary>
+    /// <remarks>
+    /// Ordering, deduplication and gap filling are the same either way. A background catch-up that fails (connection
+    /// lost, request timeout) closes the connection, so the client reconnects and catches up again (or, without
+    /// <see cref="AutoReconnect"/>, ends <see cref="WrenClient.Events"/> with the error). A device with a long history
+    /// to replay sees its first message after one round trip instead of after the whole replay, and its application
+    /// drains the messages while later ones are still arriving instead of holding all of them in memory first.
+    /// </remarks>
+    public bool WaitForCatchUp { get; set; } = true;
+
     /// <summary>Where the device keeps its per-conversation positions; in memory by default.</summary>
     public IClientCursorStore CursorStore { get; set; } = new InMemoryClientCursorStore();
 }

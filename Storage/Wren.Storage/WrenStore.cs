@@ -168,7 +168,17 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
             table.SetFilterPolicy(BloomFilterPolicy.Create(10, false));
         }
 
-        return new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
+        var family = new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
+        if (pointLookups)
+        {
+            // A bloom filter over the memtable's whole keys: a lookup of a key that is not there (every new client
+            // message id checked for dedup on the write path) skips the skiplist search, which W1 profiles showed as
+            // ~6 % of the broker's CPU.
+            family.SetMemtablePrefixBloomSizeRatio(0.05);
+            Native.Instance.rocksdb_options_set_memtable_whole_key_filtering(family.Handle, 1);
+        }
+
+        return family;
     }
 
     /// <summary>Refuses a directory with RocksDB files but no CURRENT (RocksDB would silently start a new database there).</summary>

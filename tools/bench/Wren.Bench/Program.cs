@@ -22,7 +22,7 @@ public static class Program
         window     --warmup 2 --duration 10 --drain 10 --body 200 (bytes) --no-progress
         W1         --pairs 8                    (each user with 2 devices)
         W2         --members 1000 --senders 4
-        W3         --messages 100000 --conversations 100
+        W3         --messages 100000 --conversations 100 --replays 1 (2: a first, unreported replay warms up)
         W4         --connections 15000 --per-process 5000 --settle 5
         W5         --concurrency 32
         output     --json FILE (the report), --label NAME (workload name in reports),
@@ -146,6 +146,7 @@ public static class Program
             Senders = a.Int("senders", defaults.Senders),
             Messages = a.Int("messages", defaults.Messages),
             Conversations = a.Int("conversations", defaults.Conversations),
+            Replays = Math.Max(1, a.Int("replays", defaults.Replays)),
             IdleConnections = a.Int("connections", defaults.IdleConnections),
             PerProcess = a.Int("per-process", defaults.PerProcess),
             SettleSeconds = a.Double("settle", defaults.SettleSeconds),

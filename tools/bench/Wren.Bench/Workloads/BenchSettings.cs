@@ -47,6 +47,13 @@ public sealed record BenchSettings
     /// <summary>W3: conversations they are spread over.</summary>
     public int Conversations { get; init; } = 100;
 
+    /// <summary>
+    /// W3: how many times the backlog is replayed, each time to a reader that has not read it yet; the result is the
+    /// last replay and the note lists the others. With 2 the first replay warms up the server and client (JIT, caches),
+    /// as on a server that has been running for a while.
+    /// </summary>
+    public int Replays { get; init; } = 1;
+
     /// <summary>W4: idle connections.</summary>
     public int IdleConnections { get; init; } = 15_000;
 

@@ -53,6 +53,11 @@ internal static class CatchUp
             Note = $"{received:N0} messages replayed in {seconds:0.00} s{first}; store filled at {expected / fill.Elapsed.TotalSeconds:N0} msg/s",
             Parameters = new() { ["messages"] = Inv(expected), ["conversations"] = Inv(conversations), ["body"] = Inv(s.Window.BodyBytes) },
         };
+        if (s.Replays > 1)
+        {
+            result.Parameters["replays"] = Inv(s.Replays);
+        }
+
         report.Results.Add(result);
         Console.Error.WriteLine($"W3 {target}: {result.Note}: {result.Throughput:N0} msg/s");
     }

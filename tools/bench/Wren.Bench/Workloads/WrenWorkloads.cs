@@ -32,12 +32,14 @@ public static class WrenWorkloads
 
     /// <summary>
     /// W3: one device misses <c>messages</c> messages over <c>conversations</c> direct conversations (each with its own
-    /// sender), then reconnects; measured from the start of the connect to the last Deliver read from the SDK.
+    /// sender), then reconnects; measured from the start of the connect to the last Deliver read from the SDK. The
+    /// device reads while the catch-up runs (<see cref="WrenClientOptions.WaitForCatchUp"/> off). With
+    /// <c>--replays N</c> the reader has N devices that each missed everything and reconnect in turn; the last is reported.
     /// </summary>
     public static async Task W3Async(BenchSettings s, BenchReport report)
     {
         await using var broker = await WrenBroker.StartAsync(s.BrokerDll);
-        var users = await broker.CreateUsersAsync("w3-", s.Conversations + 1, devices: 1);
+        var users = await broker.CreateUsersAsync("w3-", s.Conversations + 1, devices: s.Replays);
         var reader = users[0];
         var senders = await broker.ConnectAllAsync([.. users.Skip(1).Select(u => u.Tokens[0])], o => o.SyncOnConnect = false);
         var conversations = new ulong[senders.Length];
@@ -46,8 +48,11 @@ public static class WrenWorkloads
             conversations[i] = (await senders[i].OpenDirectAsync(reader.UserId)).ConversationId;
         }
 
-        // The device connects once (so it is known and at the head of every conversation), then goes away.
-        await (await WrenClient.ConnectAsync(broker.ClientOptions(reader.Tokens[0]))).DisposeAsync();
+        // Each device connects once (so it is known and at the head of every conversation), then goes away.
+        foreach (string token in reader.Tokens)
+        {
+            await (await WrenClient.ConnectAsync(broker.ClientOptions(token))).DisposeAsync();
+        }
 
         Console.Error.WriteLine($"W3 wren: storing {s.Messages:N0} messages over {senders.Length} conversations");
         var fill = Stopwatch.StartNew();
@@ -65,35 +70,53 @@ public static class WrenWorkloads
         }
 
         long expected = (long)perConversation * senders.Length;
-        var before = CpuSample.Take(broker.Pid);
-        var clock = Stopwatch.StartNew();
-        await using var device = await WrenClient.ConnectAsync(broker.ClientOptions(reader.Tokens[0]));
-        long received = 0;
-        double firstMs = 0;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, s.Window.DrainSeconds)));
-        try
+        var earlier = new List<string>();
+        for (int replay = 0; replay < s.Replays; replay++)
         {
-            await foreach (var message in device.Events.ReadAllAsync(timeout.Token))
+            // The device reads its missed messages while the catch-up streams them, as a chat app shows them.
+            var options = broker.ClientOptions(reader.Tokens[replay]);
+            options.WaitForCatchUp = false;
+            var before = CpuSample.Take(broker.Pid);
+            var clock = Stopwatch.StartNew();
+            long received = 0;
+            double firstMs = 0;
+            await using (var device = await WrenClient.ConnectAsync(options))
             {
-                if (message is Deliver && ++received == 1)
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, s.Window.DrainSeconds)));
+                try
                 {
-                    firstMs = clock.Elapsed.TotalMilliseconds;
+                    await foreach (var message in device.Events.ReadAllAsync(timeout.Token))
+                    {
+                        if (message is Deliver && ++received == 1)
+                        {
+                            firstMs = clock.Elapsed.TotalMilliseconds;
+                        }
+
+                        if (received >= expected)
+                        {
+                            break;
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // Reported as unfinished below.
                 }
 
-                if (received >= expected)
+                clock.Stop();
+                if (replay < s.Replays - 1)
                 {
-                    break;
+                    earlier.Add($"{received / clock.Elapsed.TotalSeconds:N0} msg/s");
+                    Console.Error.WriteLine($"  warm-up replay {replay + 1}: {received:N0} messages in {clock.Elapsed.TotalSeconds:0.00} s");
+                    continue;
                 }
+
+                string warmUp = earlier.Count == 0 ? "" : $"; after {earlier.Count} warm-up replay(s) at {string.Join(", ", earlier)}";
+                CatchUp.Report(
+                    s, report, "wren", WrenBroker.Durability, broker.Pid, before, clock, fill, received, expected, senders.Length,
+                    first: $" (first after {firstMs:0} ms){warmUp}");
             }
         }
-        catch (OperationCanceledException)
-        {
-            // Reported as unfinished below.
-        }
-
-        CatchUp.Report(
-            s, report, "wren", WrenBroker.Durability, broker.Pid, before, clock, fill, received, expected, senders.Length,
-            first: $" (first after {firstMs:0} ms)");
     }
 
     /// <summary>W4: idle TLS connections, opened by child generator processes; server RSS growth per connection.</summary>

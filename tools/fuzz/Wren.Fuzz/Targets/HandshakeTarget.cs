@@ -224,18 +224,25 @@ internal sealed class HandshakeTarget : IAsyncDisposable
         return task.Result;
     }
 
-    /// <summary>Every frame the session writes is one whole frame that decodes; none reports an internal error.</summary>
+    /// <summary>
+    /// Every buffer the session queues is one or more whole frames (a catch-up batch holds several) that each decode;
+    /// none reports an internal error.
+    /// </summary>
     private void CheckOutbound(byte[] bytes)
     {
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));
-        var status = FrameReader.TryRead(ref reader, _core.ProtocolLimits.MaxFrameLength, out var frame, out var error);
-        Check(status == FrameStatus.Complete && reader.End, $"sent a frame that does not read back ({status} {error})");
-        var decoded = MessageCodec.TryDecode(frame, _core.ProtocolLimits, out var message);
-        Check(decoded.IsSuccess, $"sent a {frame.Header.MessageType} that does not decode ({decoded.Error} {decoded.Field})");
-        if (message is Error reply)
+        do
         {
-            Check(reply.Code != ErrorCode.InternalError, $"answered InternalError to request {frame.Header.RequestId}: {reply.Message}");
+            var status = FrameReader.TryRead(ref reader, _core.ProtocolLimits.MaxFrameLength, out var frame, out var error);
+            Check(status == FrameStatus.Complete, $"sent a frame that does not read back ({status} {error})");
+            var decoded = MessageCodec.TryDecode(frame, _core.ProtocolLimits, out var message);
+            Check(decoded.IsSuccess, $"sent a {frame.Header.MessageType} that does not decode ({decoded.Error} {decoded.Field})");
+            if (message is Error reply)
+            {
+                Check(reply.Code != ErrorCode.InternalError, $"answered InternalError to request {frame.Header.RequestId}: {reply.Message}");
+            }
         }
+        while (!reader.End);
     }
 
     /// <summary>Undoes what an input may have done to the harness's own accounts, so every input starts from the same footing.</summary>
