@@ -198,7 +198,8 @@ public sealed class Router : IAsyncDisposable
             while (index < entries.Count)
             {
                 int first = index;
-                if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index)))
+                // Shown as the session's own catch-up shows them: a tail entry recalled or hidden meanwhile has no body.
+                if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index, transform: session.Visible)))
                 {
                     return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
                 }

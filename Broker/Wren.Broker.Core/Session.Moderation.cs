@@ -68,7 +68,7 @@ public sealed partial class Session
     /// The entry as this user is shown it in history and sync: a recalled or deleted message, one the user hid, or an
     /// edit of a recalled or deleted message carries an empty body (the event entries stay, so clients converge).
     /// </summary>
-    private LogEntry Visible(LogEntry entry)
+    internal LogEntry Visible(LogEntry entry)
     {
         var moderation = _core.Moderation;
         if (moderation is null)
