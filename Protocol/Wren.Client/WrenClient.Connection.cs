@@ -459,16 +459,11 @@ public sealed partial class WrenClient
                         return;
                     }
 
-                    items = [.. _toAck.Select(a => new AckItem { ConversationId = a.Key, Seq = a.Value })];
-                    _toAck.Clear();
+                    items = TakeAcksLocked();
                 }
 
                 Volatile.Write(ref _lastAckTimestamp, Stopwatch.GetTimestamp());
-                int perFrame = Welcome?.Limits.MaxListItems is > 0 and var max ? (int)max : 1000;
-                for (int start = 0; start < items.Length; start += perFrame)
-                {
-                    await WriteAsync(0, new Ack { Items = items[start..Math.Min(items.Length, start + perFrame)] }).ConfigureAwait(false);
-                }
+                await WriteAckItemsAsync(items).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or WrenClientException or InvalidOperationException)
@@ -478,6 +473,51 @@ public sealed partial class WrenClient
             {
                 _ackWriterRunning = false;
             }
+        }
+    }
+
+    /// <summary>The waiting ack positions, removed from the waiting set. Caller holds <c>_ackLock</c>.</summary>
+    private AckItem[] TakeAcksLocked()
+    {
+        AckItem[] items = [.. _toAck.Select(a => new AckItem { ConversationId = a.Key, Seq = a.Value })];
+        _toAck.Clear();
+        return items;
+    }
+
+    /// <summary>Writes ack positions, as many Ack frames as the server's list limit needs.</summary>
+    private async Task WriteAckItemsAsync(AckItem[] items)
+    {
+        int perFrame = Welcome?.Limits.MaxListItems is > 0 and var max ? (int)max : 1000;
+        for (int start = 0; start < items.Length; start += perFrame)
+        {
+            await WriteAsync(0, new Ack { Items = items[start..Math.Min(items.Length, start + perFrame)] }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes the positions still waiting for the ack interval before the connection closes, so the server's delivered
+    /// cursor is current when the client goes away (best effort: a lost connection leaves them in the cursor store).
+    /// </summary>
+    private async Task FlushAcksAsync()
+    {
+        AckItem[] items;
+        lock (_ackLock)
+        {
+            items = TakeAcksLocked();
+        }
+
+        if (items.Length == 0 || !IsConnected)
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteAckItemsAsync(items).WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or TimeoutException or SocketException or WrenClientException or InvalidOperationException)
+        {
+            // The connection is going or gone; the next connect's catch-up starts from the cursor store.
         }
     }
 

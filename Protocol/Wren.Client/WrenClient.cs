@@ -305,6 +305,7 @@ public sealed partial class WrenClient : IAsyncDisposable
             return;
         }
 
+        await FlushAcksAsync().ConfigureAwait(false);
         await _disposing.CancelAsync().ConfigureAwait(false);
         CloseStream();
         try

@@ -101,6 +101,37 @@ public class CatchUpTests
         AssertEachOnceInOrder(sent, received);
     }
 
+    /// <summary>
+    /// Regression: pins that acks waiting for the SDK's ack interval are written when the client is disposed. A device
+    /// that read a burst and closed at once used to leave the server's delivered cursor behind the last read message.
+    /// </summary>
+    [Fact]
+    public async Task Disposing_right_after_reading_a_burst_leaves_the_server_cursor_at_the_last_message()
+    {
+        await using var broker = await StartAsync();
+        var reader = await broker.CreateUserAsync("reader");
+        var sender = await broker.CreateUserAsync("sender");
+        await using var source = await broker.ConnectAsync(sender.Token, o => o.SyncOnConnect = false);
+        ulong conversation = (await source.OpenDirectAsync(reader.User.UserId)).ConversationId;
+
+        await using var device = await broker.ConnectAsync(reader.Token);
+        // Small groups of durable sends, one group after the other: a stream of deliveries about a millisecond apart, so
+        // the reader's SDK is holding positions for its next ack interval when the last one arrives.
+        for (int k = 1; k <= PerConversation; k += 4)
+        {
+            await Task.WhenAll(Enumerable.Range(k, 4).Select(i => source.SendAsync(conversation, Encoding.UTF8.GetBytes($"m{i}"))));
+        }
+
+        var received = await Await.DeliveriesAsync(device, PerConversation);
+        Assert.Equal((ulong)PerConversation, received[^1].Seq);
+        await device.DisposeAsync();
+
+        var store = broker.Server.Store;
+        await Await.UntilAsync(
+            () => store.GetDelivered(reader.User.UserId, reader.Device.DeviceId, conversation) == PerConversation,
+            $"the server's delivered cursor at seq {PerConversation}");
+    }
+
     /// <summary>A broker whose sync batches are small, so one catch-up takes several SyncAll rounds.</summary>
     private static Task<TestBroker> StartAsync() => TestBroker.StartAsync(o =>
     {

@@ -5,6 +5,8 @@ using Wren.Client;
 using Wren.Protocol;
 using Wren.Protocol.Messages;
 
+using Wren.Protocol.Tests;
+
 namespace Wren.Broker.Tests;
 
 /// <summary>
@@ -73,13 +75,13 @@ public class DeliverReaderTests
         var expected = Decode(frameBody);
         for (int split = 1; split < frameBody.Length; split++)
         {
-            Assert.True(DeliverReader.TryRead(Split(frameBody, split), ProtocolLimits.Default, out var deliver), $"split at {split}");
+            Assert.True(DeliverReader.TryRead(TestSequences.SplitAt(frameBody, split), ProtocolLimits.Default, out var deliver), $"split at {split}");
             AssertSame(expected, deliver);
         }
 
         // A body longer than the stack copy, split in three.
         byte[] large = Body(s_base, new byte[5000]);
-        Assert.True(DeliverReader.TryRead(Split(large, 10, 2600), ProtocolLimits.Default, out var fromLarge));
+        Assert.True(DeliverReader.TryRead(TestSequences.SplitAt(large, 10, 2600), ProtocolLimits.Default, out var fromLarge));
         AssertSame(Decode(large), fromLarge);
     }
 
@@ -214,36 +216,5 @@ public class DeliverReaderTests
         wide[0] = 0xcf;
         BinaryPrimitives.WriteUInt64BigEndian(wide.AsSpan(1), epoch);
         return [.. body[..at], .. wide, .. body[(at + 1)..]];
-    }
-
-    private static ReadOnlySequence<byte> Split(byte[] bytes, params int[] positions)
-    {
-        Segment? first = null;
-        Segment? last = null;
-        int start = 0;
-        foreach (int end in positions.Append(bytes.Length))
-        {
-            var piece = bytes[start..end];
-            last = last is null ? first = new Segment(piece, 0) : last.Append(piece);
-            start = end;
-        }
-
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
