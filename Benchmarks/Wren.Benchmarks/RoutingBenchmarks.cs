@@ -12,7 +12,7 @@ using Wren.Storage;
 namespace Wren.Benchmarks;
 
 /// <summary>
-/// Live fan-out of one committed entry (<see cref="Router.FanOut"/>, called synchronously, as the conversation's loop
+/// Live fan-out of one committed entry (<see cref="Router.FanOut(Wren.Storage.LogEntry)"/>, called synchronously, as the conversation's loop
 /// calls it) to a group whose members each have one live session.
 /// </summary>
 /// <remarks>

@@ -7,8 +7,9 @@ namespace Wren.Broker.Core;
 public interface IFrameSink
 {
     /// <summary>
-    /// Queues one encoded frame, or several whole frames back to back (a catch-up batch). Never blocks. Returns false when the connection is closed or was just closed because the
-    /// queue passed its limit (the transport then sends SlowConsumer and closes).
+    /// Queues one encoded frame, or several whole frames back to back (a catch-up batch), and makes sure it gets
+    /// written. Never blocks. Returns false when the connection is closed or was just closed because the queue passed
+    /// its limit (the transport then sends SlowConsumer and closes).
     /// </summary>
     /// <remarks>
     /// <para>The same memory may be queued to many connections; it is never modified while it is queued.</para>
@@ -22,6 +23,21 @@ public interface IFrameSink
     /// </para>
     /// </remarks>
     bool TrySend(ReadOnlyMemory<byte> frame);
+
+    /// <summary>
+    /// Queues a frame as <see cref="TrySend"/> does (same result, same reference rules) but leaves the writing to the
+    /// next <see cref="Flush"/>, so that a routing loop can queue a burst to many connections and then write each
+    /// connection's share in one go, on its own thread.
+    /// </summary>
+    bool TryQueue(ReadOnlyMemory<byte> frame) => TrySend(frame);
+
+    /// <summary>
+    /// Writes what <see cref="TryQueue"/> left queued. Never blocks: the transport writes on the calling thread while the
+    /// socket takes the bytes at once and continues in the background when it does not.
+    /// </summary>
+    void Flush()
+    {
+    }
 
     /// <summary>Bytes queued and not yet written to the connection.</summary>
     long PendingBytes { get; }

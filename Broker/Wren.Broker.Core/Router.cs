@@ -89,15 +89,27 @@ public sealed class Router : IAsyncDisposable
 
     private async Task RunAsync(ChannelReader<object> reader)
     {
+        // Connections that fan-out queued frames to since the last flush: a burst of entries (a commit batch) is
+        // queued first and each connection then writes its share at once, on this thread.
+        var touched = new HashSet<IFrameSink>(ReferenceEqualityComparer.Instance);
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            int entries = 0;
             while (reader.TryRead(out var item))
             {
                 try
                 {
                     switch (item)
                     {
-                        case LogEntry entry: FanOut(entry); break;
+                        case LogEntry entry:
+                            FanOut(entry, touched);
+                            if (++entries == FlushEveryEntries)
+                            {
+                                Flush(touched);
+                                entries = 0;
+                            }
+
+                            break;
                         case GoLiveJob job: job.Completion.TrySetResult(GoLive(job)); break;
                         case Action action: action(); break;
                     }
@@ -112,7 +124,29 @@ public sealed class Router : IAsyncDisposable
                     CoreLog.PartitionWorkFailed(_logger, ex);
                 }
             }
+
+            Flush(touched);
         }
+    }
+
+    /// <summary>Entries fanned out before the queued frames are written even when more entries are waiting.</summary>
+    private const int FlushEveryEntries = 64;
+
+    private void Flush(HashSet<IFrameSink> touched)
+    {
+        foreach (var sink in touched)
+        {
+            try
+            {
+                sink.Flush();
+            }
+            catch (Exception ex)
+            {
+                CoreLog.PartitionWorkFailed(_logger, ex);
+            }
+        }
+
+        touched.Clear();
     }
 
     /// <summary>Queues one committed entry to every session that is live for its conversation. Runs on the conversation's loop.</summary>
@@ -121,7 +155,13 @@ public sealed class Router : IAsyncDisposable
     /// one reference while it fans out and adds one per sink before queuing (released again when the sink refuses), so
     /// the frame returns to the pool once the last connection has written it. Allocates nothing in steady state.
     /// </remarks>
-    internal void FanOut(LogEntry entry)
+    internal void FanOut(LogEntry entry) => FanOut(entry, touched: null);
+
+    /// <summary>
+    /// As <see cref="FanOut(LogEntry)"/>; with <paramref name="touched"/>, frames are queued without being written and
+    /// each receiving sink is added to the set, for the caller to flush.
+    /// </summary>
+    internal void FanOut(LogEntry entry, HashSet<IFrameSink>? touched)
     {
         var members = _conversations.GetMemberIds(entry.ConversationId);
         SharedFrame? frame = null;
@@ -142,9 +182,11 @@ public sealed class Router : IAsyncDisposable
                     frame ??= Frames.DeliverShared(0, entry);
                     session.SetLive(entry.ConversationId, entry.Seq);
                     frame.AddRef();
-                    if (session.Sink.TrySend(frame.Memory))
+                    var sink = session.Sink;
+                    if (touched is null ? sink.TrySend(frame.Memory) : sink.TryQueue(frame.Memory))
                     {
                         delivered++;
+                        touched?.Add(sink);
                     }
                     else
                     {

@@ -1,9 +1,9 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Wren.Broker.Core;
 using Wren.Protocol;
 
@@ -11,11 +11,14 @@ namespace Wren.Broker;
 
 /// <summary>
 /// One client connection: the canonical read loop (ReadAsync → parse while complete → AdvanceTo) feeding the session,
-/// and an outbound queue drained by one writer loop that coalesces everything queued into few writes to the (TLS)
-/// stream. An idle connection holds no buffer: the reader waits with a zero-byte read and the writer returns its
-/// buffer to the pool whenever its queue is empty.
+/// and an outbound queue drained by one writer at a time that coalesces everything queued into few writes to the (TLS)
+/// stream. The writer is not a thread of its own: <see cref="TrySend"/> starts it on the thread pool when none is
+/// active, and <see cref="Flush"/> (after <see cref="TryQueue"/>, used by the routing loops for a burst of fan-out)
+/// runs it on the calling thread, with no hop or wake-up, as long as the socket takes the bytes at once; a write the
+/// socket cannot take yet continues on the thread pool. An idle connection holds no buffer: the reader waits with a
+/// zero-byte read and the writer returns its buffer to the pool whenever its queue is empty.
 /// </summary>
-internal sealed class WrenConnection : IFrameSink
+internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
 {
     /// <summary>Bytes written to the stream before the pending count is updated and the queue is looked at again.</summary>
     private const int MaxBytesPerFlush = 128 * 1024;
@@ -31,11 +34,19 @@ internal sealed class WrenConnection : IFrameSink
     private readonly PipeReader _input;
     private readonly BrokerCore _core;
     private readonly int _maxFrameLength;
-    private readonly Channel<ReadOnlyMemory<byte>> _outbound =
-        Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly ConcurrentQueue<ReadOnlyMemory<byte>> _outbound = new();
     private readonly TaskCompletionSource _writeLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingBytes;
     private int _closing;
+
+    /// <summary>1 while a writer drains the queue (or for good once the writer has finished); 0 when none does.</summary>
+    private int _writer;
+
+    /// <summary>1 once nothing more is queued (closing, or the read side ended): the writer finishes when the queue is empty.</summary>
+    private int _completed;
+
+    /// <summary>1 once the writer has finished: frames queued later are dropped at once.</summary>
+    private int _writerDone;
     private TaskCompletionSource? _drained;
 
     /// <summary>
@@ -107,6 +118,28 @@ internal sealed class WrenConnection : IFrameSink
 
     public bool TrySend(ReadOnlyMemory<byte> frame)
     {
+        if (!TryEnqueue(frame))
+        {
+            return false;
+        }
+
+        if (Interlocked.CompareExchange(ref _writer, 1, 0) == 0)
+        {
+            // The writes run on the thread pool, so that frames queued meanwhile go out in the same write.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        return true;
+    }
+
+    public bool TryQueue(ReadOnlyMemory<byte> frame) => TryEnqueue(frame);
+
+    public void Flush() => StartWriter();
+
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    private bool TryEnqueue(ReadOnlyMemory<byte> frame)
+    {
         if (IsClosing)
         {
             return false;
@@ -118,7 +151,14 @@ internal sealed class WrenConnection : IFrameSink
             return false;
         }
 
-        return _outbound.Writer.TryWrite(frame);
+        _outbound.Enqueue(frame);
+        if (Volatile.Read(ref _writerDone) != 0)
+        {
+            // The writer finished between the closing check and the enqueue: nobody writes this frame any more.
+            DropQueued();
+        }
+
+        return true;
     }
 
     public void Close(ReadOnlyMemory<byte> finalFrame)
@@ -128,8 +168,8 @@ internal sealed class WrenConnection : IFrameSink
             return;
         }
 
-        _outbound.Writer.TryWrite(finalFrame);
-        _outbound.Writer.TryComplete();
+        _outbound.Enqueue(finalFrame);
+        Complete();
         _input.CancelPendingRead();
         _ = AbortUnlessFlushedAsync();
     }
@@ -151,7 +191,6 @@ internal sealed class WrenConnection : IFrameSink
     /// <summary>Runs both loops until the connection ends.</summary>
     public async Task RunAsync()
     {
-        var writer = WriteLoopAsync();
         try
         {
             await ReadLoopAsync().ConfigureAwait(false);
@@ -163,10 +202,10 @@ internal sealed class WrenConnection : IFrameSink
         finally
         {
             Session.OnClosed();
-            _outbound.Writer.TryComplete();
+            Complete();
         }
 
-        await writer.ConfigureAwait(false);
+        await _writeLoopDone.Task.ConfigureAwait(false);
         await _input.CompleteAsync().ConfigureAwait(false);
     }
 
@@ -237,68 +276,109 @@ internal sealed class WrenConnection : IFrameSink
         }
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>No more frames: the writer writes what is queued and finishes.</summary>
+    private void Complete()
     {
-        var reader = _outbound.Reader;
+        Volatile.Write(ref _completed, 1);
+        StartWriter();
+    }
+
+    /// <summary>Drains the queue on this thread unless a writer is already active (it then writes the new frames too).</summary>
+    private void StartWriter()
+    {
+        if (Interlocked.CompareExchange(ref _writer, 1, 0) == 0)
+        {
+            // Runs synchronously until a write has to wait for the socket; the rest continues on the thread pool.
+            // Failures are handled inside, so the task needs no observer.
+            _ = DrainAsync();
+        }
+    }
+
+    /// <summary>
+    /// The writer: coalesces queued frames into a pooled buffer and writes it to the stream until the queue is empty,
+    /// then stands down (or finishes, once completed). Only one runs at a time (<see cref="_writer"/>).
+    /// </summary>
+    private async Task DrainAsync()
+    {
         byte[]? buffer = null;
+        bool finished = true;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
-                buffer ??= ArrayPool<byte>.Shared.Rent(WriteBufferSize);
-                long written = 0;
-                int used = 0;
-                while (written < MaxBytesPerFlush && reader.TryRead(out var frame))
+                while (!_outbound.IsEmpty)
                 {
-                    if (frame.Length > buffer.Length - used)
+                    buffer ??= ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+                    long written = 0;
+                    int used = 0;
+                    while (written < MaxBytesPerFlush && _outbound.TryDequeue(out var frame))
                     {
-                        if (used > 0)
+                        if (frame.Length > buffer.Length - used)
                         {
-                            await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
-                            used = 0;
-                        }
-
-                        if (frame.Length > buffer.Length)
-                        {
-                            // Larger than the buffer: written as it is (the TLS stream splits it into records).
-                            try
+                            if (used > 0)
                             {
-                                await _stream.WriteAsync(frame).ConfigureAwait(false);
-                            }
-                            finally
-                            {
-                                Release(frame);
+                                await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
+                                used = 0;
                             }
 
-                            written += frame.Length;
-                            continue;
+                            if (frame.Length > buffer.Length)
+                            {
+                                // Larger than the buffer: written as it is (the TLS stream splits it into records).
+                                try
+                                {
+                                    await _stream.WriteAsync(frame).ConfigureAwait(false);
+                                }
+                                finally
+                                {
+                                    Release(frame);
+                                }
+
+                                written += frame.Length;
+                                continue;
+                            }
                         }
+
+                        frame.Span.CopyTo(buffer.AsSpan(used));
+                        Release(frame);
+                        used += frame.Length;
+                        written += frame.Length;
                     }
 
-                    frame.Span.CopyTo(buffer.AsSpan(used));
-                    Release(frame);
-                    used += frame.Length;
-                    written += frame.Length;
+                    if (used > 0)
+                    {
+                        await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
+                    }
+
+                    // Frames count against the outbound limit until the stream has taken them, so a peer that stops
+                    // reading holds at most the limit plus one flush, not the limit plus everything copied.
+                    Interlocked.Add(ref _pendingBytes, -written);
+                    Interlocked.Exchange(ref _drained, null)?.TrySetResult();
                 }
 
-                if (used > 0)
+                // Nothing queued: an idle connection keeps no write buffer.
+                if (buffer is not null)
                 {
-                    await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
-                }
-
-                // Frames count against the outbound limit until the stream has taken them, so a peer that stops
-                // reading holds at most the limit plus one flush, not the limit plus everything copied.
-                Interlocked.Add(ref _pendingBytes, -written);
-                Interlocked.Exchange(ref _drained, null)?.TrySetResult();
-                if (!reader.TryPeek(out _))
-                {
-                    // Nothing queued: an idle connection keeps no write buffer.
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
                 }
+
+                if (Volatile.Read(ref _completed) != 0 && _outbound.IsEmpty)
+                {
+                    break;
+                }
+
+                // Stand down, then look again: a frame queued after the queue looked empty found this writer active
+                // and left it to this writer. The exchange is a full fence, as is the enqueuer's compare-exchange, so
+                // one of the two sees the other.
+                Interlocked.Exchange(ref _writer, 0);
+                if ((_outbound.IsEmpty && Volatile.Read(ref _completed) == 0) || Interlocked.CompareExchange(ref _writer, 1, 0) != 0)
+                {
+                    finished = false;
+                    return;
+                }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
         {
             // The peer went away while frames were queued; the device resumes from its cursor.
         }
@@ -309,17 +389,27 @@ internal sealed class WrenConnection : IFrameSink
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            // Frames still queued are never written: their shared frames go back to the pool.
-            _outbound.Writer.TryComplete();
-            while (reader.TryRead(out var dropped))
+            if (finished)
             {
-                Release(dropped);
+                // Finished for good: _writer stays 1, so no other writer starts. Frames still queued are never
+                // written; their shared frames go back to the pool. The exchange is a full fence: a TrySend that
+                // enqueued before it reads _writerDone as 1 and drops its frame itself, or its frame is dropped here.
+                Interlocked.Exchange(ref _writerDone, 1);
+                Interlocked.Exchange(ref _closing, 1);
+                DropQueued();
+                Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+                _input.CancelPendingRead();
+                _writeLoopDone.TrySetResult();
             }
+        }
+    }
 
-            Interlocked.Exchange(ref _closing, 1);
-            Interlocked.Exchange(ref _drained, null)?.TrySetResult();
-            _input.CancelPendingRead();
-            _writeLoopDone.TrySetResult();
+    /// <summary>Releases every queued frame without writing it (the writer has finished).</summary>
+    private void DropQueued()
+    {
+        while (_outbound.TryDequeue(out var dropped))
+        {
+            Release(dropped);
         }
     }
 

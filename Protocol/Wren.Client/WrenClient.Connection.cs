@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -434,8 +433,8 @@ public sealed partial class WrenClient
     }
 
     /// <summary>
-    /// Writes the waiting acks, at most one Ack write per <see cref="AckInterval"/>: the first after a quiet spell goes
-    /// at once, and during a stream the positions of everything delivered meanwhile go together in the next one. The
+    /// Writes the waiting acks <see cref="WrenClientOptions.AckDelay"/> after the first of them was queued, so that the
+    /// positions of everything delivered meanwhile go together in one Ack frame: at most one Ack write per delay. The
     /// read loop never waits for it.
     /// </summary>
     private async Task WriteAcksAsync()
@@ -444,26 +443,28 @@ public sealed partial class WrenClient
         {
             while (true)
             {
-                var wait = AckInterval - Stopwatch.GetElapsedTime(Volatile.Read(ref _lastAckTimestamp));
-                if (wait > TimeSpan.Zero)
+                if (_options.AckDelay > TimeSpan.Zero)
                 {
-                    await Task.Delay(wait, _disposing.Token).ConfigureAwait(false);
+                    await Task.Delay(_options.AckDelay, _disposing.Token).ConfigureAwait(false);
                 }
 
                 AckItem[] items;
                 lock (_ackLock)
                 {
+                    items = TakeAcksLocked();
+                }
+
+                await WriteAckItemsAsync(items).ConfigureAwait(false);
+                lock (_ackLock)
+                {
+                    // Nothing new meanwhile: stop rather than keep a timer running on a quiet connection; the next
+                    // delivery starts the writer again.
                     if (_toAck.Count == 0)
                     {
                         _ackWriterRunning = false;
                         return;
                     }
-
-                    items = TakeAcksLocked();
                 }
-
-                Volatile.Write(ref _lastAckTimestamp, Stopwatch.GetTimestamp());
-                await WriteAckItemsAsync(items).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or WrenClientException or InvalidOperationException)

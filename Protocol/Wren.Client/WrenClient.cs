@@ -16,12 +16,6 @@ namespace Wren.Client;
 /// </remarks>
 public sealed partial class WrenClient : IAsyncDisposable
 {
-    /// <summary>
-    /// Shortest spacing of two Ack writes. 10 ms: during a catch-up of thousands of messages a second the device
-    /// writes a hundred small frames a second instead of one per read, and a lone live message is still acked at once.
-    /// </summary>
-    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(10);
-
     private readonly WrenClientOptions _options;
     private readonly Channel<IMessage> _events = Channel.CreateUnbounded<IMessage>();
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _requests = new();
@@ -47,7 +41,6 @@ public sealed partial class WrenClient : IAsyncDisposable
     private int _gapFills;
     private int _throttledSends;
     private bool _ackWriterRunning;
-    private long _lastAckTimestamp;
 
     private WrenClient(WrenClientOptions options)
     {

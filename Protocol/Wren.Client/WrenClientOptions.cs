@@ -77,6 +77,19 @@ public sealed class WrenClientOptions
     public bool AutoAck { get; set; } = true;
 
     /// <summary>
+    /// How long an automatic ack waits before it is written, so that everything delivered meanwhile is acknowledged by
+    /// one Ack frame (one per connection and delay, whatever the message rate). Default 100 ms; zero writes one Ack
+    /// per socket read.
+    /// </summary>
+    /// <remarks>
+    /// The ack moves the device's delivered position on the server, which a device without a persistent
+    /// <see cref="CursorStore"/> resumes from. Waiting positions are written when the client is disposed; after a lost
+    /// connection the server may resend up to one delay's worth of messages, which the client's ordering drops as
+    /// already seen when its cursor store has them. Delivery to the application is never delayed.
+    /// </remarks>
+    public TimeSpan AckDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
     /// Catch up (SyncAll) on connect and after each reconnect, which also makes the connection receive live pushes
     /// (default true). One-shot tools that only send or query can turn it off.
     /// </summary>

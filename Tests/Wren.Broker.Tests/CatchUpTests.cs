@@ -132,6 +132,48 @@ public class CatchUpTests
             $"the server's delivered cursor at seq {PerConversation}");
     }
 
+    /// <summary>
+    /// A device that stays connected acks what it read after the SDK's ack delay, without being disposed: the server's
+    /// delivered cursor reaches the last message while the connection stays open. With auto-ack off (the control) it
+    /// stays at zero, so the check can tell.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_connected_device_acks_what_it_read_after_the_ack_delay(bool autoAck)
+    {
+        await using var broker = await StartAsync();
+        var reader = await broker.CreateUserAsync("reader");
+        var sender = await broker.CreateUserAsync("sender");
+        await using var source = await broker.ConnectAsync(sender.Token, o => o.SyncOnConnect = false);
+        ulong conversation = (await source.OpenDirectAsync(reader.User.UserId)).ConversationId;
+        await using var device = await broker.ConnectAsync(reader.Token, o =>
+        {
+            o.AutoAck = autoAck;
+            o.AckDelay = TimeSpan.FromMilliseconds(200);
+        });
+
+        for (int i = 1; i <= 20; i++)
+        {
+            await source.SendAsync(conversation, Encoding.UTF8.GetBytes($"m{i}"));
+        }
+
+        Assert.Equal(20UL, (await Await.DeliveriesAsync(device, 20))[^1].Seq);
+        var store = broker.Server.Store;
+        if (autoAck)
+        {
+            await Await.UntilAsync(
+                () => store.GetDelivered(reader.User.UserId, reader.Device.DeviceId, conversation) == 20,
+                "the server's delivered cursor at seq 20 while the device stays connected");
+        }
+        else
+        {
+            // Several ack delays: an ack written by mistake would have arrived by now.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(0UL, store.GetDelivered(reader.User.UserId, reader.Device.DeviceId, conversation));
+        }
+    }
+
     /// <summary>A broker whose sync batches are small, so one catch-up takes several SyncAll rounds.</summary>
     private static Task<TestBroker> StartAsync() => TestBroker.StartAsync(o =>
     {

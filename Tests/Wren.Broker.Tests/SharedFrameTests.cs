@@ -115,6 +115,34 @@ public class SharedFrameTests
         Assert.Empty(notLive.Frames);
     }
 
+    /// <summary>
+    /// The partition loop queues fan-out with <see cref="IFrameSink.TryQueue"/> and must flush every sink it queued to,
+    /// also in the middle of a burst longer than its flush period: a sink that only writes on Flush receives all frames,
+    /// in seq order, and nothing stays queued.
+    /// </summary>
+    [Fact]
+    public async Task PartitionLoop_QueuedFanOut_IsFlushedToEverySink()
+    {
+        using var harness = new FanOutHarness();
+        var sinks = Enumerable.Range(0, 3).Select(_ => new FlushingSink()).ToList();
+        foreach (var sink in sinks)
+        {
+            harness.AddLiveSession(sink);
+        }
+
+        const int Count = 200;
+        harness.Router.OnCommitted([.. Enumerable.Range(1, Count).Select(i => harness.Entry((ulong)i))]);
+
+        await Await.UntilAsync(() => sinks.All(s => s.Written.Count == Count), $"{Count} frames written to each sink");
+        foreach (var sink in sinks)
+        {
+            Assert.Equal(0, sink.Queued);
+            Assert.Equal(0, sink.SentDirectly);
+            Assert.Equal(Enumerable.Range(1, Count).Select(i => Frames.Deliver(0, harness.Entry((ulong)i))), sink.Written);
+            Assert.True(sink.Flushes < Count, $"{sink.Flushes} flushes for {Count} frames: the loop flushed per frame");
+        }
+    }
+
     private static void AssertNeverRented(SharedFrame held)
     {
         for (int i = 0; i < Rentals; i++)
@@ -141,6 +169,76 @@ public class SharedFrameTests
         {
             Frames.Add(frame);
             return accept;
+        }
+
+        public Task WaitUntilPendingAtMostAsync(long bytes) => Task.CompletedTask;
+
+        public void Close(ReadOnlyMemory<byte> finalFrame)
+        {
+        }
+    }
+
+    /// <summary>A sink that writes (copies and releases) queued frames only when flushed, like a connection's writer.</summary>
+    private sealed class FlushingSink : IFrameSink
+    {
+        private readonly Lock _lock = new();
+        private readonly List<ReadOnlyMemory<byte>> _queued = [];
+
+        public List<byte[]> Written { get; } = [];
+
+        public int Queued
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _queued.Count;
+                }
+            }
+        }
+
+        public int SentDirectly { get; private set; }
+
+        public int Flushes { get; private set; }
+
+        public long PendingBytes => 0;
+
+        public bool IsLoopback => true;
+
+        public string RemoteAddress => "test";
+
+        public bool TrySend(ReadOnlyMemory<byte> frame)
+        {
+            SentDirectly++;
+            return TryQueue(frame);
+        }
+
+        public bool TryQueue(ReadOnlyMemory<byte> frame)
+        {
+            lock (_lock)
+            {
+                _queued.Add(frame);
+            }
+
+            return true;
+        }
+
+        public void Flush()
+        {
+            lock (_lock)
+            {
+                Flushes++;
+                foreach (var frame in _queued)
+                {
+                    Written.Add(frame.ToArray());
+                    if (MemoryMarshal.TryGetMemoryManager(frame, out SharedFrame? shared))
+                    {
+                        shared.Release();
+                    }
+                }
+
+                _queued.Clear();
+            }
         }
 
         public Task WaitUntilPendingAtMostAsync(long bytes) => Task.CompletedTask;
