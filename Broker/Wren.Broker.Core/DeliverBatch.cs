@@ -54,7 +54,8 @@ internal static class DeliverBatch
             end++;
         }
 
-        var buffer = new byte[total];
+        // Not zeroed: the frames below fill it exactly (their sizes were computed above).
+        var buffer = GC.AllocateUninitializedArray<byte>(checked((int)total));
         var writer = new SliceWriter(buffer);
         for (int i = start; i < end; i++)
         {

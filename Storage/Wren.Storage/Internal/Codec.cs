@@ -299,14 +299,16 @@ internal struct BodyArena
             return Memory<byte>.Empty;
         }
 
+        // Not zeroed: every byte handed out is written by the caller before anyone reads it (zeroing 64 KiB chunks
+        // showed up in catch-up profiles).
         if (length >= LargeBody)
         {
-            return new byte[length];
+            return GC.AllocateUninitializedArray<byte>(length);
         }
 
         if (_chunk is null || _chunk.Length - _used < length)
         {
-            _chunk = new byte[ChunkSize];
+            _chunk = GC.AllocateUninitializedArray<byte>(ChunkSize);
             _used = 0;
         }
 
