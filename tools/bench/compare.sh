@@ -7,7 +7,7 @@
 # persistence; W2/W4). Each peer gets a config written to a temp directory and a free port on 127.0.0.1, and is
 # stopped by its pid at the end (also on failure). Wren is started by the generator itself for each workload.
 #
-# Usage: tools/bench/compare.sh            (about 10-15 minutes on 2 cores)
+# Usage: tools/bench/compare.sh            (about 15-20 minutes on 2 cores)
 # Every size and duration is an environment variable (defaults below), e.g. DURATION=10 tools/bench/compare.sh.
 # Set WREN_ARTIFACTS=DIR to build into DIR instead of the projects' bin/ folders (see tools/bench/bench.sh).
 set -euo pipefail
@@ -18,7 +18,7 @@ WARMUP=${WARMUP:-1}                 # seconds sent before each measured window
 DURATION=${DURATION:-4}             # seconds of each measured window
 DRAIN=${DRAIN:-5}                   # seconds allowed for outstanding acks/deliveries after a window
 BISECT=${BISECT:-2}                 # bisection steps after a sweep's doubling phase
-ATTEMPTS=${ATTEMPTS:-1}             # attempts per rate before it counts as failed
+ATTEMPTS=${ATTEMPTS:-2}             # attempts per rate before it counts as failed (a cold first window can fail alone)
 P99_BOUND=${P99_BOUND:-50}          # ms: a rate is sustained while ack and delivery p99 stay below this
 W1_PAIRS=${W1_PAIRS:-8}             # W1 user pairs (2 devices per user)
 W1_START=${W1_START:-1000}          # W1 sweep start rate, msg/s
