@@ -15,6 +15,12 @@ public sealed record OpenLoopOptions
     /// <summary>Seconds to wait for outstanding acks and deliveries after the last message is due.</summary>
     public double DrainSeconds { get; init; } = 10;
 
+    /// <summary>
+    /// Most seconds to wait, after the drain and outside the measurement, for what is still outstanding (an overloaded
+    /// window leaves a backlog in the clients and the server), so that the next window starts on an idle server.
+    /// </summary>
+    public double SettleSeconds { get; init; } = 60;
+
     /// <summary>Message body size in bytes (at least 12: the message index and window id are written at the start).</summary>
     public int BodyBytes { get; init; } = 200;
 
@@ -40,7 +46,8 @@ public sealed record OpenLoopOptions
 /// <remarks>
 /// Messages due in the warm-up are sent but not recorded. Throughput counts the acks (and deliveries) that arrive
 /// inside the measured window. Measured messages still unacknowledged or undelivered when the drain time ends are
-/// recorded at the latency they had reached (a lower bound) and counted as unfinished.
+/// recorded at the latency they had reached (a lower bound) and counted as unfinished; the run then waits (up to
+/// <see cref="OpenLoopOptions.SettleSeconds"/>, not measured) for that backlog to clear before it returns.
 /// </remarks>
 public sealed class OpenLoopRun : IDisposable
 {
@@ -105,6 +112,17 @@ public sealed class OpenLoopRun : IDisposable
         _deliver.Dispose();
     }
 
+    /// <summary>Waits up to <paramref name="seconds"/> until every message sent is acknowledged (or failed) and delivered.</summary>
+    private async Task WaitForOutstandingAsync(double seconds)
+    {
+        long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end
+            && (Interlocked.Read(ref _acks) + Interlocked.Read(ref _errors) < _total || Interlocked.Read(ref _complete) < Interlocked.Read(ref _acks)))
+        {
+            await Task.Delay(10);
+        }
+    }
+
     private bool IsMeasured(long g) => _schedule.Due(g) >= _windowStart && _schedule.Due(g) < _windowEnd;
 
     private bool InWindow(long timestamp) => timestamp >= _windowStart && timestamp < _windowEnd;
@@ -126,14 +144,13 @@ public sealed class OpenLoopRun : IDisposable
         await paced.Task;
         var (before, after) = await cpu;
 
-        long drainEnd = Stopwatch.GetTimestamp() + (long)(_options.DrainSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < drainEnd
-            && (Interlocked.Read(ref _acks) + Interlocked.Read(ref _errors) < _total || Interlocked.Read(ref _complete) < Interlocked.Read(ref _acks)))
-        {
-            await Task.Delay(10);
-        }
-
+        await WaitForOutstandingAsync(_options.DrainSeconds);
         long unfinished = RecordUnfinished(Stopwatch.GetTimestamp());
+        if (unfinished > 0)
+        {
+            // Measured: now only clear the backlog, so that it does not weigh on the next window.
+            await WaitForOutstandingAsync(_options.SettleSeconds);
+        }
         await stop.CancelAsync();
         if (_options.Progress)
         {
