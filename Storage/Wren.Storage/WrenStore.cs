@@ -168,7 +168,11 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
             table.SetFilterPolicy(BloomFilterPolicy.Create(10, false));
         }
 
-        var family = new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
+        // Four memtables per family before writes stop (RocksDB's default is two): a burst that fills a family's
+        // memtable faster than the one flush thread writes the previous one out (seen for the dedup family under W1
+        // overload on 2 cores: "Stopping writes because we have 2 immutable memtables") then slows nothing; the
+        // memory is only used during such a burst.
+        var family = new ColumnFamilyOptions().SetBlockBasedTableFactory(table).SetMaxWriteBufferNumber(4);
         if (pointLookups)
         {
             // A bloom filter over the memtable's whole keys: a lookup of a key that is not there (every new client
