@@ -28,4 +28,7 @@ internal static partial class HostLog
 
     [LoggerMessage(2007, LogLevel.Error, "Connection failed unexpectedly")]
     public static partial void ConnectionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2008, LogLevel.Information, "Connection from {Remote} (session {SessionId}) closed as a slow consumer: {Pending} bytes queued, limit {Limit}")]
+    public static partial void SlowConsumer(ILogger logger, string remote, ulong sessionId, long pending, long limit);
 }

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Wren.Broker.Core;
 using Wren.Protocol;
 
@@ -33,6 +34,7 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
     private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly BrokerCore _core;
+    private readonly ILogger _logger;
     private readonly int _maxFrameLength;
     private readonly ConcurrentQueue<ReadOnlyMemory<byte>> _outbound = new();
     private readonly TaskCompletionSource _writeLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -61,8 +63,10 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
     /// <param name="acceptedMs">When TCP accepted the connection (Environment.TickCount64).</param>
     /// <param name="core">The routing core.</param>
     /// <param name="maxFrameLength">Largest accepted frame length.</param>
-    public WrenConnection(Socket socket, Stream stream, long acceptedMs, BrokerCore core, int maxFrameLength)
+    /// <param name="logger">For connections closed by the broker (slow consumers).</param>
+    public WrenConnection(Socket socket, Stream stream, long acceptedMs, BrokerCore core, int maxFrameLength, ILogger logger)
     {
+        _logger = logger;
         _socket = socket;
         _stream = stream;
         _input = PipeReader.Create(stream, ReaderOptions);
@@ -145,8 +149,14 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
             return false;
         }
 
-        if (Interlocked.Add(ref _pendingBytes, frame.Length) > _core.Limits.MaxPendingOutboundBytes)
+        long pending = Interlocked.Add(ref _pendingBytes, frame.Length);
+        if (pending > _core.Limits.MaxPendingOutboundBytes)
         {
+            if (!IsClosing)
+            {
+                HostLog.SlowConsumer(_logger, RemoteAddress, Session.SessionId, pending, _core.Limits.MaxPendingOutboundBytes);
+            }
+
             Close(FrameWriter.ToArray(0, new Protocol.Messages.Error { Code = ErrorCode.SlowConsumer, Message = "outbound queue limit exceeded" }));
             return false;
         }

@@ -45,7 +45,7 @@ internal sealed class WrenConnectionHandler : IDisposable
     /// <summary>Runs one connection until it ends; the caller closes the socket afterwards.</summary>
     public async Task RunAsync(Socket socket, Stream stream, long acceptedMs)
     {
-        var connection = new WrenConnection(socket, stream, acceptedMs, _core, _options.MaxFrameLength);
+        var connection = new WrenConnection(socket, stream, acceptedMs, _core, _options.MaxFrameLength, _logger);
         int total = Interlocked.Increment(ref _count);
         int fromAddress = _perAddress.AddOrUpdate(connection.RemoteIp, 1, static (_, n) => n + 1);
         try
