@@ -44,6 +44,14 @@ public sealed partial class WrenClient : IAsyncDisposable
 
     private WrenClient(WrenClientOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        // Task.Delay refuses more than about 49 days, which would stop the ack writer for good; a minute is already far
+        // more than any cursor should lag.
+        if (options.AckDelay < TimeSpan.Zero || options.AckDelay > WrenClientOptions.MaxAckDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.AckDelay, $"AckDelay must be between zero and {WrenClientOptions.MaxAckDelay}.");
+        }
+
         _options = options;
         _sendSlots = new SemaphoreSlim(Math.Max(1, options.MaxPendingSends));
     }

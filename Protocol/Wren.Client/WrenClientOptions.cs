@@ -89,6 +89,9 @@ public sealed class WrenClientOptions
     /// </remarks>
     public TimeSpan AckDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Largest accepted <see cref="AckDelay"/>: one minute (<see cref="WrenClient.ConnectAsync"/> refuses more, or a negative delay).</summary>
+    public static readonly TimeSpan MaxAckDelay = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Catch up (SyncAll) on connect and after each reconnect, which also makes the connection receive live pushes
     /// (default true). One-shot tools that only send or query can turn it off.

@@ -174,6 +174,17 @@ public class CatchUpTests
         }
     }
 
+    /// <summary>An ack delay that is negative or over a minute is refused before anything connects.</summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(60_001)]
+    public async Task An_ack_delay_out_of_range_is_refused(int milliseconds)
+    {
+        var options = new WrenClientOptions { Port = 1, AckDelay = TimeSpan.FromMilliseconds(milliseconds) };
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => WrenClient.ConnectAsync(options));
+    }
+
     /// <summary>A broker whose sync batches are small, so one catch-up takes several SyncAll rounds.</summary>
     private static Task<TestBroker> StartAsync() => TestBroker.StartAsync(o =>
     {
