@@ -44,6 +44,9 @@ public sealed record BenchResult
     /// <summary>Measured messages still unacknowledged or undelivered when the drain time ran out.</summary>
     public long Unfinished { get; init; }
 
+    /// <summary>Reconnects the workload's clients made during the window (warm-up, window and drain).</summary>
+    public long Reconnects { get; init; }
+
     /// <summary>Server process CPU over the window (1.0 = one core busy); NaN when unknown.</summary>
     public double ServerCpuCores { get; init; } = double.NaN;
 

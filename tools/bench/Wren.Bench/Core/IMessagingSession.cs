@@ -24,6 +24,12 @@ public interface IMessagingSession : IAsyncDisposable
     /// <summary>Starts the receivers; each counted delivery calls <paramref name="onDelivery"/>.</summary>
     void StartReceiving(DeliveryHandler onDelivery, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reconnects the session's clients made since it connected (a server that cuts off slow consumers makes them
+    /// reconnect and catch up); zero where the client library does not count them.
+    /// </summary>
+    long Reconnects => 0;
+
     /// <summary>Sends one message from <paramref name="sender"/>; completes when the server acknowledges it.</summary>
     /// <remarks>The body buffer belongs to this message alone and may be kept until the send completes.</remarks>
     Task SendAsync(int sender, ReadOnlyMemory<byte> body);

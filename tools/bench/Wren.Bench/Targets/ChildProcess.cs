@@ -11,8 +11,13 @@ public sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _tail = [];
     private readonly Lock _lock = new();
+    private readonly StreamWriter? _log;
 
-    private ChildProcess(Process process) => _process = process;
+    private ChildProcess(Process process, StreamWriter? log)
+    {
+        _process = process;
+        _log = log;
+    }
 
     /// <summary>The child's process id.</summary>
     public int Pid => _process.Id;
@@ -25,9 +30,10 @@ public sealed class ChildProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="fileName"/> and waits until an output line satisfies <paramref name="ready"/>
-    /// (which may capture values from it).
+    /// (which may capture values from it). With <paramref name="logFile"/>, every output line is also appended there
+    /// with the time it was read.
     /// </summary>
-    public static async Task<ChildProcess> StartAsync(string fileName, IEnumerable<string> arguments, Func<string, bool> ready, TimeSpan timeout, IDictionary<string, string>? environment = null)
+    public static async Task<ChildProcess> StartAsync(string fileName, IEnumerable<string> arguments, Func<string, bool> ready, TimeSpan timeout, IDictionary<string, string>? environment = null, string? logFile = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -47,7 +53,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var child = new ChildProcess(process);
+        var child = new ChildProcess(process, logFile is null ? null : new StreamWriter(logFile, append: true) { AutoFlush = true });
         var isReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnLine(string? line)
         {
@@ -95,6 +101,7 @@ public sealed class ChildProcess : IAsyncDisposable
     {
         lock (_lock)
         {
+            _log?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
             _tail.Add(line);
             if (_tail.Count > 20)
             {
@@ -133,5 +140,9 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        lock (_lock)
+        {
+            _log?.Dispose();
+        }
     }
 }

@@ -59,6 +59,9 @@ public sealed class WrenBroker : IAsyncDisposable
         string fingerprint = "";
         const string Prefix = "wren: certificate SHA-256 fingerprint ";
         string inv(int v) => v.ToString(CultureInfo.InvariantCulture);
+        // WREN_BENCH_BROKER_LOG=FILE keeps the broker's output, at Information level (e.g. its slow-consumer closes).
+        string? logFile = Environment.GetEnvironmentVariable("WREN_BENCH_BROKER_LOG");
+        string logLevel = string.IsNullOrEmpty(logFile) ? "Warning" : "Information";
         var process = await ChildProcess.StartAsync(
             DotnetHost(),
             [brokerDll, "--data-dir", directory, "--port", inv(port), "--Wren:Limits:SendsPerSecond=0", "--Wren:Limits:SendsPerUserPerSecond=0",
@@ -82,11 +85,12 @@ public sealed class WrenBroker : IAsyncDisposable
             TimeSpan.FromSeconds(60),
             new Dictionary<string, string>
             {
-                ["Logging__LogLevel__Default"] = "Warning",
+                ["Logging__LogLevel__Default"] = logLevel,
                 ["Logging__LogLevel__Microsoft"] = "Warning",
                 // As ./run.sh and docs/operations.md recommend: two glibc arenas, not sixteen (W4: 22 → 16 KiB per connection).
                 ["MALLOC_ARENA_MAX"] = Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "2",
-            });
+            },
+            string.IsNullOrEmpty(logFile) ? null : logFile);
         try
         {
             string tokenFile = Path.Combine(directory, "admin.token");

@@ -74,6 +74,9 @@ public sealed class WrenChatSession : IMessagingSession
     }
 
     /// <inheritdoc/>
+    public long Reconnects => _all.Sum(c => (long)c.Reconnects);
+
+    /// <inheritdoc/>
     public Task SendAsync(int sender, ReadOnlyMemory<byte> body) => _senders[sender].SendAsync(_conversations[sender], body);
 
     /// <inheritdoc/>
@@ -142,6 +145,9 @@ public sealed class WrenGroupSession : IMessagingSession
             _readers.Add(WrenReading.ReadAsync(_clients[i], i < _senders ? null : onDelivery, cancellationToken));
         }
     }
+
+    /// <inheritdoc/>
+    public long Reconnects => _clients.Sum(c => (long)c.Reconnects);
 
     /// <inheritdoc/>
     public Task SendAsync(int sender, ReadOnlyMemory<byte> body) => _clients[sender].SendAsync(_group, body);

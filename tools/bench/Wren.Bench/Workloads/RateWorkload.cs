@@ -19,9 +19,11 @@ public static class RateWorkload
         async Task<bool> TryRateAsync(int rate)
         {
             Console.Error.WriteLine($"{workload} {target}: {rate:N0} msg/s");
+            long reconnectsBefore = session.Reconnects;
             var result = await OpenLoopRun.RunAsync(session, rate, window);
             result = result with
             {
+                Reconnects = session.Reconnects - reconnectsBefore,
                 Target = target,
                 Workload = workload,
                 Passed = settings.Criteria.Passes(result),
@@ -32,7 +34,7 @@ public static class RateWorkload
             report.Results.Add(result);
             Console.Error.WriteLine(
                 $"  {result.Throughput:N0} acks/s, {result.DeliveriesPerSecond:N0} deliveries/s, ack p50/p99/p99.9/max {result.Ack.P50:G3}/{result.Ack.P99:G3}/{result.Ack.P999:G3}/{result.Ack.Max:G3} ms, "
-                + $"deliver p99 {result.Deliver.P99:G3} ms, errors {result.Errors}, unfinished {result.Unfinished}, server CPU {BenchReport.Cores(result.ServerCpuCores)}: {(result.Passed ? "pass" : "FAIL")}");
+                + $"deliver p99 {result.Deliver.P99:G3} ms, errors {result.Errors}, unfinished {result.Unfinished}, reconnects {result.Reconnects}, server CPU {BenchReport.Cores(result.ServerCpuCores)}: {(result.Passed ? "pass" : "FAIL")}");
 
             // Let a backlog left by a failed window clear before the next one.
             await Task.Delay(result.Passed ? 500 : 3000);
