@@ -29,13 +29,14 @@ W2_BIG_MEMBERS=${W2_BIG_MEMBERS:-10000}   # W2 large-group variant (Wren only, o
 W2_BIG_RATE=${W2_BIG_RATE:-5}
 W3_MESSAGES=${W3_MESSAGES:-100000}  # W3 messages missed by the reconnecting reader
 W3_CONVERSATIONS=${W3_CONVERSATIONS:-100}
+W3_REPLAYS=${W3_REPLAYS:-3}            # W3 replays of the same backlog by new devices; the last is reported (the others warm server and client code)
 W4_CONNECTIONS=${W4_CONNECTIONS:-15000}   # W4 idle connections
 W4_PER_PROCESS=${W4_PER_PROCESS:-5000}    # W4 connections per child generator process
 W5_CONCURRENCY=${W5_CONCURRENCY:-32}      # W5 concurrent connect loops
 DOCS=${DOCS:-$root/docs/benchmarks.md}
 PLOT=${PLOT:-$root/docs/img/w1-ack-latency.png}
 
-params="WARMUP=$WARMUP DURATION=$DURATION DRAIN=$DRAIN BISECT=$BISECT ATTEMPTS=$ATTEMPTS P99_BOUND=$P99_BOUND W1_PAIRS=$W1_PAIRS W1_START=$W1_START W2_MEMBERS=$W2_MEMBERS W2_SENDERS=$W2_SENDERS W2_START=$W2_START W2_BIG_MEMBERS=$W2_BIG_MEMBERS W2_BIG_RATE=$W2_BIG_RATE W3_MESSAGES=$W3_MESSAGES W3_CONVERSATIONS=$W3_CONVERSATIONS W4_CONNECTIONS=$W4_CONNECTIONS W4_PER_PROCESS=$W4_PER_PROCESS W5_CONCURRENCY=$W5_CONCURRENCY"
+params="WARMUP=$WARMUP DURATION=$DURATION DRAIN=$DRAIN BISECT=$BISECT ATTEMPTS=$ATTEMPTS P99_BOUND=$P99_BOUND W1_PAIRS=$W1_PAIRS W1_START=$W1_START W2_MEMBERS=$W2_MEMBERS W2_SENDERS=$W2_SENDERS W2_START=$W2_START W2_BIG_MEMBERS=$W2_BIG_MEMBERS W2_BIG_RATE=$W2_BIG_RATE W3_MESSAGES=$W3_MESSAGES W3_CONVERSATIONS=$W3_CONVERSATIONS W3_REPLAYS=$W3_REPLAYS W4_CONNECTIONS=$W4_CONNECTIONS W4_PER_PROCESS=$W4_PER_PROCESS W5_CONCURRENCY=$W5_CONCURRENCY"
 
 if ! command -v nats-server >/dev/null || ! command -v redis-server >/dev/null || ! command -v mosquitto >/dev/null; then
   echo "installing nats-server, redis-server and mosquitto..." >&2
@@ -167,7 +168,7 @@ run w2 --target mosquitto --port "$mosquitto_port" --pid "$mosquitto_pid" --dura
 run w2 --target wren --label "W2-${W2_BIG_MEMBERS}" --members "$W2_BIG_MEMBERS" --senders "$W2_SENDERS" --rate "$W2_BIG_RATE" "${window[@]}" --json "$work/w2-big-wren.json"
 
 # W3: catch-up.
-w3=(--messages "$W3_MESSAGES" --conversations "$W3_CONVERSATIONS")
+w3=(--messages "$W3_MESSAGES" --conversations "$W3_CONVERSATIONS" --replays "$W3_REPLAYS")
 run w3 --target wren "${w3[@]}" --json "$work/w3-wren.json"
 run w3 --target jetstream --port "$nats_port" --pid "$nats_pid" --durability "$js_durability" "${w3[@]}" --json "$work/w3-jetstream.json"
 run w3 --target redis --port "$redis_port" --pid "$redis_pid" --durability "$redis_durability" "${w3[@]}" --json "$work/w3-redis.json"
