@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Wren.Broker.Core;
@@ -49,6 +50,12 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
 
     /// <summary>1 once the writer has finished: frames queued later are dropped at once.</summary>
     private int _writerDone;
+
+    /// <summary>
+    /// The frame <see cref="Close"/> ends the connection with (an Error or GoAway), written by the writer after the last
+    /// queued frame and never followed by one: a frame that a racing sender queues after the close is dropped.
+    /// </summary>
+    private StrongBox<ReadOnlyMemory<byte>>? _finalFrame;
     private TaskCompletionSource? _drained;
 
     /// <summary>
@@ -178,7 +185,7 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
             return;
         }
 
-        _outbound.Enqueue(finalFrame);
+        Volatile.Write(ref _finalFrame, new StrongBox<ReadOnlyMemory<byte>>(finalFrame));
         Complete();
         _input.CancelPendingRead();
         _ = AbortUnlessFlushedAsync();
@@ -374,6 +381,12 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
 
                 if (Volatile.Read(ref _completed) != 0 && _outbound.IsEmpty)
                 {
+                    // Written last: whatever is queued from here on is dropped when the writer finishes.
+                    if (Interlocked.Exchange(ref _finalFrame, null) is { } finalFrame)
+                    {
+                        await _stream.WriteAsync(finalFrame.Value).ConfigureAwait(false);
+                    }
+
                     break;
                 }
 

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Wren.Protocol;
 using Wren.Protocol.Messages;
 
@@ -84,6 +85,11 @@ public class DeliveryTests
         }
 
         await Await.UntilAsync(() => broker.Server.Core.Registry.GetSessions(slow.User.UserId).IsEmpty, "slow device cut off");
+
+        // One log line (event 2008) names the slow device's session and the limit; the reading devices got none.
+        var cutOff = Assert.Single(broker.Logs.Entries, e => e.EventId.Id == 2008);
+        Assert.Equal(LogLevel.Information, cutOff.Level);
+        Assert.Contains("limit 1048576", cutOff.Message, StringComparison.Ordinal);
 
         var readerGot = await Await.DeliveriesAsync(r, count);
         Assert.Equal(0, r.Reconnects);
