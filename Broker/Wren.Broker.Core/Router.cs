@@ -237,11 +237,12 @@ public sealed class Router : IAsyncDisposable
 
             // Consecutive Deliver frames go out as one buffer per batch, byte for byte what one frame per entry gives.
             int index = 0;
+            var visible = session.VisibleFilter(job.ConversationId);
             while (index < entries.Count)
             {
                 int first = index;
                 // Shown as the session's own catch-up shows them: a tail entry recalled or hidden meanwhile has no body.
-                if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index, transform: session.Visible)))
+                if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index, transform: visible)))
                 {
                     return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
                 }

@@ -64,6 +64,15 @@ public sealed partial class Session
         return wait != 0 ? wait : _core.UserSends.TryTake(UserId, now);
     }
 
+    private Func<LogEntry, LogEntry>? _visible;
+
+    /// <summary>
+    /// <see cref="Visible"/> for reading a conversation's entries, or null when nothing in it is retracted or hidden
+    /// from this user (the common case: no lookup per entry, and no copy of the batch).
+    /// </summary>
+    internal Func<LogEntry, LogEntry>? VisibleFilter(ulong conversationId) =>
+        _core.Moderation is { } moderation && moderation.MayHideAny(UserId, conversationId) ? _visible ??= Visible : null;
+
     /// <summary>
     /// The entry as this user is shown it in history and sync: a recalled or deleted message, one the user hid, or an
     /// edit of a recalled or deleted message carries an empty body (the event entries stay, so clients converge).

@@ -277,6 +277,7 @@ public sealed partial class Session
 
                 // Consecutive Deliver frames go out as one buffer per batch, byte for byte what one frame per entry gives.
                 int index = 0;
+                var visible = VisibleFilter(conversationId);
                 while (index < entries.Count)
                 {
                     if (Sink.PendingBytes > soft)
@@ -285,7 +286,7 @@ public sealed partial class Session
                     }
 
                     int first = index;
-                    Sink.TrySend(DeliverBatch.Encode(requestId, entries, ref index, transform: Visible));
+                    Sink.TrySend(DeliverBatch.Encode(requestId, entries, ref index, transform: visible));
                     position = entries[index - 1].Seq;
                     sent += index - first;
                 }

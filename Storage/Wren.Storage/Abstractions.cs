@@ -234,6 +234,12 @@ public interface IModerationStore
 
     /// <summary>Seqs the user hid in the conversation above <paramref name="afterSeq"/>, ascending, at most <paramref name="limit"/>.</summary>
     IReadOnlyList<ulong> ListHidden(ulong userId, ulong conversationId, ulong afterSeq, int limit);
+
+    /// <summary>
+    /// False when no message of the conversation is retracted and the user hid none of it: a reader may then skip
+    /// <see cref="IsRetracted"/> and <see cref="IsHidden"/> for each message it reads.
+    /// </summary>
+    bool MayHideAny(ulong userId, ulong conversationId);
 }
 
 /// <summary>Delivered cursors per (user, device, conversation) and read cursors per (user, conversation).</summary>

@@ -21,6 +21,9 @@ public sealed partial class WrenStore : IModerationStore
     private readonly ConcurrentDictionary<ulong, bool> _readOnly = new();
     private readonly ConcurrentDictionary<(ulong Conversation, ulong Seq), (ulong UserId, string ClientMsgId)> _retracted = new();
     private readonly ConcurrentDictionary<(ulong User, ulong Conversation), ImmutableSortedSet<ulong>> _hidden = new();
+
+    /// <summary>Retracted messages per conversation (changed on the writer thread, or while loading).</summary>
+    private readonly ConcurrentDictionary<ulong, int> _retractedPerConversation = new();
     private readonly Lock _moderationLoad = new();
     private volatile bool _moderationLoaded;
 
@@ -396,6 +399,7 @@ public sealed partial class WrenStore : IModerationStore
             batch.Put(ModerationKey(s_retractedPrefix, conversationId, seq), value, _metaCf);
             WriteDurably(batch);
             _retracted[(conversationId, seq)] = (userId, clientMsgId);
+            _retractedPerConversation.AddOrUpdate(conversationId, 1, (_, count) => count + 1);
             return new RetractionClaim(true, userId, clientMsgId);
         }));
     }
@@ -410,7 +414,11 @@ public sealed partial class WrenStore : IModerationStore
             batch.Clear();
             batch.Delete(ModerationKey(s_retractedPrefix, conversationId, seq), _metaCf);
             WriteDurably(batch);
-            _retracted.TryRemove((conversationId, seq), out _);
+            if (_retracted.TryRemove((conversationId, seq), out _))
+            {
+                _retractedPerConversation.AddOrUpdate(conversationId, 0, (_, count) => count - 1);
+            }
+
             return true;
         }));
     }
@@ -448,6 +456,14 @@ public sealed partial class WrenStore : IModerationStore
             _hidden[(userId, conversationId)] = current.Union(added);
             return added;
         }));
+    }
+
+    /// <inheritdoc/>
+    public bool MayHideAny(ulong userId, ulong conversationId)
+    {
+        EnsureModerationLoaded();
+        return (_retractedPerConversation.TryGetValue(conversationId, out int retracted) && retracted > 0)
+            || _hidden.ContainsKey((userId, conversationId));
     }
 
     /// <inheritdoc/>
@@ -501,6 +517,11 @@ public sealed partial class WrenStore : IModerationStore
                 _readOnly[Keys.ReadU64(key[at..])] = value.Length > 0 && (value[0] & 1) != 0);
             Scan(_metaCf, s_retractedPrefix, (key, value) =>
                 _retracted[(Keys.ReadU64(key[at..]), Keys.ReadU64(key[(at + 8)..]))] = (Keys.ReadU64(value), Encoding.UTF8.GetString(value[8..])));
+            foreach (var (conversation, _) in _retracted.Keys)
+            {
+                _retractedPerConversation.AddOrUpdate(conversation, 1, (_, count) => count + 1);
+            }
+
             var hidden = new Dictionary<(ulong, ulong), List<ulong>>();
             Scan(_metaCf, s_hiddenPrefix, (key, _) =>
             {

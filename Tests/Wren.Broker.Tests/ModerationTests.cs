@@ -41,6 +41,9 @@ public sealed class ModerationTests
         await using var tablet = await people.Broker.ConnectAsync(bobTablet.Token);
         var synced = await tablet.SyncConversationAsync(group.ConversationId, 0);
         Assert.Equal(recall.Seq, synced.Conversations[0].Head);
+        var replayed = await Await.DeliveriesAsync(tablet, 2);
+        Assert.Empty(replayed[0].Body);
+        Assert.Equal(EntryKind.Recall, replayed[1].Kind);
     }
 
     [Fact]
@@ -133,6 +136,14 @@ public sealed class ModerationTests
         Assert.Empty((await b.ListHiddenAsync(direct.ConversationId)).Seqs);
         var beyond = await Assert.ThrowsAsync<WrenClientException>(() => phone.DeleteForMeAsync(direct.ConversationId, [sent.Seq + 5]));
         Assert.Equal(ErrorCode.NotFound, beyond.Code);
+
+        // Devices that connect later catch up on the same view: blank for the user who hid it, whole for the other.
+        var aliceTablet = await people.Broker.AddDeviceAsync("alice", "tablet");
+        var bobTablet = await people.Broker.AddDeviceAsync("bob", "tablet");
+        await using var at = await people.Broker.ConnectAsync(aliceTablet.Token);
+        await using var bt = await people.Broker.ConnectAsync(bobTablet.Token);
+        Assert.Empty((await Await.DeliveriesAsync(at, 1))[0].Body);
+        Assert.Equal("secret", Encoding.UTF8.GetString((await Await.DeliveriesAsync(bt, 1))[0].Body));
     }
 
     [Fact]

@@ -43,4 +43,39 @@ public sealed class ModerationStoreTests
         Assert.False(t.Store.IsReadOnly(id));
         Assert.Equal("news", t.Store.GetConversation(id)!.Title);
     }
+
+    [Fact]
+    public async Task MayHideAny_is_true_exactly_where_a_reader_has_something_to_filter()
+    {
+        await using var t = TestStore.Create();
+        ulong a = (await t.Store.CreateGroupAsync(10, "a", [11])).ConversationId;
+        ulong b = (await t.Store.CreateGroupAsync(10, "b", [11])).ConversationId;
+        Assert.False(t.Store.MayHideAny(10, a));
+
+        // A retraction concerns every reader of its conversation, and only that conversation.
+        await t.Store.ClaimRetractionAsync(a, 3, 10, "r-1");
+        await t.Store.ClaimRetractionAsync(a, 3, 11, "r-2");
+        Assert.True(t.Store.MayHideAny(10, a));
+        Assert.True(t.Store.MayHideAny(11, a));
+        Assert.False(t.Store.MayHideAny(10, b));
+
+        // A claim withdrawn leaves nothing to filter (the second claim of seq 3 above lost and counts once).
+        await t.Store.ReleaseRetractionAsync(a, 3);
+        Assert.False(t.Store.MayHideAny(10, a));
+        await t.Store.ReleaseRetractionAsync(a, 3);
+        await t.Store.ClaimRetractionAsync(a, 4, 10, "r-3");
+        Assert.True(t.Store.MayHideAny(11, a));
+
+        // A hidden message concerns the user who hid it.
+        await t.Store.HideAsync(11, b, [2]);
+        Assert.True(t.Store.MayHideAny(11, b));
+        Assert.False(t.Store.MayHideAny(10, b));
+
+        await t.ReopenAsync();
+        Assert.True(t.Store.MayHideAny(10, a));
+        Assert.True(t.Store.MayHideAny(11, b));
+        Assert.False(t.Store.MayHideAny(10, b));
+        await t.Store.ReleaseRetractionAsync(a, 4);
+        Assert.False(t.Store.MayHideAny(10, a));
+    }
 }
