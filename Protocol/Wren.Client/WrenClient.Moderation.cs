@@ -59,5 +59,11 @@ public sealed partial class WrenClient
     public Task<HiddenList> ListHiddenAsync(ulong conversationId, ulong afterSeq = 0, uint limit = 0, CancellationToken cancellationToken = default) =>
         RequestAsync<HiddenList>(new ListHidden { ConversationId = conversationId, AfterSeq = afterSeq, Limit = limit }, cancellationToken);
 
-    private static string NewClientMsgId() => Guid.NewGuid().ToString("N");
+    /// <summary>
+    /// A new client message id: a version 7 UUID (a millisecond timestamp, then random bits) in 32 hex digits, so one
+    /// device's ids sort in the order it sent them. The server indexes every id for deduplication; ids in send order
+    /// land next to the previous ones in its index instead of at a random place (W1: the broker's CPU for that index
+    /// insert fell from about 10 % of its samples to a few; docs/benchmarks.md).
+    /// </summary>
+    internal static string NewClientMsgId() => Guid.CreateVersion7().ToString("N");
 }

@@ -121,7 +121,7 @@ public sealed partial class WrenClient : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait (the message may still be stored).</param>
     public async Task<SendAck> SendAsync(ulong conversationId, ReadOnlyMemory<byte> body, string? clientMsgId = null, CancellationToken cancellationToken = default)
     {
-        var send = new Send { ConversationId = conversationId, ClientMsgId = clientMsgId ?? Guid.NewGuid().ToString("N"), Body = body.ToArray() };
+        var send = new Send { ConversationId = conversationId, ClientMsgId = clientMsgId ?? NewClientMsgId(), Body = body.ToArray() };
         var pending = new PendingSend(send);
 
         // Backpressure: past MaxPendingSends unacknowledged sends, the caller waits here instead of growing a backlog.

@@ -14,6 +14,28 @@ public class DeliveryTests
     private static byte[] Text(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
+    public async Task Client_message_ids_the_SDK_makes_up_sort_in_send_order()
+    {
+        // Time-ordered ids (UUID version 7) keep the broker's dedup index inserts local (docs/benchmarks.md, W1); with
+        // random ids, 8 sends a few milliseconds apart sort in send order once in 40,320.
+        await using var broker = await TestBroker.StartAsync();
+        var alice = await broker.CreateUserAsync("alice");
+        var bob = await broker.CreateUserAsync("bob");
+        await using var a = await broker.ConnectAsync(alice.Token);
+        var direct = await a.OpenDirectAsync(bob.User.UserId);
+        for (int i = 0; i < 8; i++)
+        {
+            await a.SendAsync(direct.ConversationId, Text($"m{i}"));
+            await Task.Delay(3);
+        }
+
+        var ids = (await a.HistoryAsync(direct.ConversationId)).Messages.Select(m => m.ClientMsgId).ToList();
+        Assert.Equal(8, ids.Count);
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{12}7[0-9a-f]{19}$", id));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+    }
+
+    [Fact]
     public async Task Sends_in_flight_when_the_connection_drops_are_stored_exactly_once_with_their_acked_seq()
     {
         await using var broker = await TestBroker.StartAsync();
