@@ -13,6 +13,19 @@ namespace Wren.Client;
 /// <summary>Connection management: connect, handshake, read loop, ordering and reconnect.</summary>
 public sealed partial class WrenClient
 {
+    /// <summary>
+    /// The chain policy of a pinned connection: no trusted roots at all, so .NET's chain build before the validation
+    /// callback does not load the system's root store (per connection, OpenSSL copies and sorts it: most of a TLS
+    /// client's CPU in a login storm). The pin alone decides (<see cref="ValidateCertificate"/>). A new instance per
+    /// connection: the handshake adds the peer's certificates to it.
+    /// </summary>
+    private static X509ChainPolicy PinnedChainPolicy() => new()
+    {
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+    };
+
     private async Task ConnectOnceAsync(CancellationToken cancellationToken, bool reconnect = false)
     {
         var tcp = new TcpClient { NoDelay = true };
@@ -33,6 +46,7 @@ public sealed partial class WrenClient
                     {
                         TargetHost = _options.TargetHost ?? _options.Host,
                         RemoteCertificateValidationCallback = ValidateCertificate,
+                        CertificateChainPolicy = _options.PinnedFingerprint is null ? null : PinnedChainPolicy(),
                     },
                     connectTimeout.Token).ConfigureAwait(false);
                 stream = tls;

@@ -24,6 +24,33 @@ public class TlsTests
         (await File.ReadAllTextAsync(Path.Combine(broker.Directory, WrenServer.AdminTokenFile))).Trim();
 
     [Fact]
+    public async Task A_pinned_client_accepts_only_the_pinned_certificate_and_needs_no_trusted_root()
+    {
+        // The broker's development certificate is self-signed: no root store trusts it, the pin alone decides.
+        await using var broker = await TestBroker.StartAsync();
+        var alice = await broker.CreateUserAsync("alice");
+        await using (var pinned = await broker.ConnectAsync(alice.Token))
+        {
+            Assert.NotNull(pinned.Session);
+        }
+
+        string other = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("another certificate")));
+        await Assert.ThrowsAsync<AuthenticationException>(() => broker.ConnectAsync(alice.Token, o =>
+        {
+            o.PinnedFingerprint = other;
+            o.AutoReconnect = false;
+        }));
+
+        // Without a pin the system's roots decide, and none of them trusts a self-signed certificate.
+        await Assert.ThrowsAsync<AuthenticationException>(() => broker.ConnectAsync(alice.Token, o =>
+        {
+            o.PinnedFingerprint = null;
+            o.AutoReconnect = false;
+        }));
+        Assert.Empty(broker.Server.Core.Registry.GetSessions(alice.User.UserId));
+    }
+
+    [Fact]
     public void Handshake_options_pin_TLS_1_2_and_1_3()
     {
         Assert.Equal(SslProtocols.Tls12 | SslProtocols.Tls13, ServerCertificates.Protocols);
