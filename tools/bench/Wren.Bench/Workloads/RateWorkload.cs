@@ -47,6 +47,15 @@ public static class RateWorkload
             return;
         }
 
+        // One unrecorded window at the start rate first: a server process started for this run (and the generator's
+        // client code) would otherwise run the sweep's first window on code the JIT has not optimised yet, and a
+        // sweep whose start fails goes down and never comes back up (seen for Wren's W2: cold 10 msg/s failed twice,
+        // the sweep reported 8). Every server gets the same window.
+        Console.Error.WriteLine($"{workload} {target}: warm-up window at {settings.SweepPlan.StartRate:N0} msg/s (not recorded)");
+        var warmUp = await OpenLoopRun.RunAsync(session, settings.SweepPlan.StartRate, window);
+        Console.Error.WriteLine($"  warm-up: {warmUp.Throughput:N0} acks/s, ack p99 {warmUp.Ack.P99:G3} ms, deliver p99 {warmUp.Deliver.P99:G3} ms");
+        await Task.Delay(500);
+
         var (max, _) = await settings.SweepPlan.RunAsync(TryRateAsync);
         report.Sweeps.Add(new SweepOutcome { Target = target, Workload = workload, MaxRate = max, P99BoundMs = settings.Criteria.P99BoundMs });
         Console.Error.WriteLine($"{workload} {target}: highest sustainable rate {max:N0} msg/s (ack p99 < {settings.Criteria.P99BoundMs} ms)");
