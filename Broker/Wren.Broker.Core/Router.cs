@@ -241,7 +241,8 @@ public sealed class Router : IAsyncDisposable
             while (index < entries.Count)
             {
                 int first = index;
-                // Shown as the session's own catch-up shows them: a tail entry recalled or hidden meanwhile has no body.
+                // Shown as the session's own catch-up shows them (the filter is looked up once per read): a tail entry
+                // recalled or hidden before that lookup has no body; one recalled after it is followed by its Recall event.
                 if (!session.Sink.TrySend(DeliverBatch.Encode(job.RequestId, entries, ref index, transform: visible)))
                 {
                     return new GoLiveResult(sent, position, head.Value.Head, head.Value.Epoch, CaughtUp: false);
