@@ -80,6 +80,7 @@ public sealed partial class WrenClient
         lock (_stateLock)
         {
             _stream = stream;
+            _outbox = new Outbox(stream);
         }
 
         var readLoop = ReadLoopAsync(reader, stream);
@@ -250,6 +251,7 @@ public sealed partial class WrenClient
                 if (ReferenceEquals(_stream, stream))
                 {
                     _stream = null;
+                    _outbox = null;
                 }
             }
 
@@ -550,6 +552,7 @@ public sealed partial class WrenClient
             lock (_stateLock)
             {
                 _stream = null;
+                _outbox = null;
                 _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _order.Clear();
                 _fills.Clear();

@@ -30,11 +30,11 @@ public sealed partial class WrenClient : IAsyncDisposable
     private readonly List<Deliver> _ready = [];
     private readonly List<(ulong ConversationId, ConversationOrder Order)> _moved = [];
     private readonly CancellationTokenSource _disposing = new();
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _sendSlots;
     private readonly Lock _stateLock = new();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Stream? _stream;
+    private Outbox? _outbox; // the writer of _stream; set and cleared with it
     private Task _supervisor = Task.CompletedTask;
     private int _nextRequestId;
     private int _reconnects;
@@ -400,21 +400,14 @@ public sealed partial class WrenClient : IAsyncDisposable
         }
     }
 
-    private async Task WriteAsync<T>(uint requestId, T message)
+    /// <summary>Queues one frame on the current connection's outbox; completes when the write carrying it completes.</summary>
+    private Task WriteAsync<T>(uint requestId, T message)
         where T : IMessage
     {
-        var frame = FrameWriter.ToArray(requestId, message);
-        var stream = _stream ?? throw WrenClientException.ConnectionFailure("not connected");
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await stream.WriteAsync(frame).ConfigureAwait(false);
-            await stream.FlushAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        var outbox = _outbox;
+        return outbox is null
+            ? Task.FromException(WrenClientException.ConnectionFailure("not connected"))
+            : outbox.Enqueue(requestId, message);
     }
 
     private void CloseStream()
