@@ -12,8 +12,9 @@ namespace Wren.Client;
 /// </summary>
 /// <remarks>
 /// Every frame's task completes when the write that carried it completes, and fails with that write's exception
-/// (IOException, ObjectDisposedException) when it fails; after a failure the outbox refuses new frames with the same
-/// exception, since the connection is gone and the next one gets an outbox of its own.
+/// (IOException, ObjectDisposedException; an InvalidOperationException from a stream closed mid-write becomes an
+/// IOException) when it fails; after a failure the outbox refuses new frames with the same exception, since the
+/// connection is gone and the next one gets an outbox of its own.
 /// </remarks>
 internal sealed class Outbox(Stream stream) : IThreadPoolWorkItem
 {
@@ -92,9 +93,14 @@ internal sealed class Outbox(Stream stream) : IThreadPoolWorkItem
                 await stream.FlushAsync().ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Whatever the write failed with is handed to every frame it carried and every later one.
-            catch (Exception ex)
+            catch (Exception caught)
 #pragma warning restore CA1031
             {
+                // A stream closed while this write runs on another thread (a lost connection, SimulateDisconnect, a
+                // dispose) can fail with InvalidOperationException ("only allowed using a successfully authenticated
+                // context") instead of ObjectDisposedException: it is the same lost connection, so callers get an
+                // IOException, which every send and request path treats as one.
+                var ex = caught is InvalidOperationException ? new IOException("the connection closed during a write", caught) : caught;
                 TaskCompletionSource? next;
                 lock (_lock)
                 {

@@ -76,6 +76,23 @@ public class OutboxTests
     }
 
     [Fact]
+    public async Task A_stream_closed_under_a_write_fails_it_as_a_lost_connection()
+    {
+        // SslStream disposed on another thread while a write runs can throw InvalidOperationException; the SDK's send
+        // path resends on IOException, so the outbox reports it as one (the original is the inner exception).
+        var stream = new HeldStream();
+        var outbox = new Outbox(stream);
+        var inFlight = outbox.Enqueue(1, AckFor(1));
+        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+
+        stream.Release(new InvalidOperationException("This operation is only allowed using a successfully authenticated context."));
+
+        var failure = await Assert.ThrowsAsync<IOException>(() => inFlight.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.IsType<InvalidOperationException>(failure.InnerException);
+        Assert.Same(failure, await Assert.ThrowsAsync<IOException>(() => outbox.Enqueue(2, AckFor(2))));
+    }
+
+    [Fact]
     public async Task A_message_that_cannot_be_encoded_leaves_no_partial_frame()
     {
         var stream = new HeldStream();
