@@ -85,6 +85,7 @@ public sealed partial class WrenStore : IMessageLog, IConversationStore, ICursor
 
         _batchDedup = new Dictionary<(ulong, string), PendingAppend>(options.MaxBatchCount);
         _staged = new List<PendingAppend>(options.MaxBatchCount);
+        _toWrite = new List<PendingAppend>(options.MaxBatchCount);
 
         CheckLayout();
         Load();

@@ -34,6 +34,9 @@ internal sealed class PendingAppend : WorkItem, IValueTaskSource<AppendResult>
     /// <summary>Set when this append conflicts with one staged earlier in the same batch.</summary>
     public bool InBatchConflict { get; set; }
 
+    /// <summary>When the dedup record of a new entry expires (set when the append is staged).</summary>
+    public long DedupExpiresMs { get; set; }
+
     public ValueTask<AppendResult> AsValueTask() => new(this, _core.Version);
 
     public void Complete(AppendResult result) => _core.SetResult(result);
