@@ -10,7 +10,7 @@ public sealed partial class WrenStore
     private readonly Dictionary<(ulong Sender, string ClientMsgId), PendingAppend> _batchDedup;
     private readonly List<PendingAppend> _staged;
 
-    // The new entries among _staged (not duplicates or conflicts), whose records WriteStagedRecords adds at commit.
+    // WriteStagedRecords' reusable list: the batch's new entries (those of _staged with an Entry) in key order.
     private readonly List<PendingAppend> _toWrite;
     private readonly List<ConversationState> _touched = [];
     private readonly WriteBatch _batch = new();
@@ -288,7 +288,6 @@ public sealed partial class WrenStore
         }
 
         _staged.Clear();
-        _toWrite.Clear();
         while (_queue.Reader.TryRead(out var item))
         {
             if (item is PendingAppend append)
@@ -365,10 +364,13 @@ public sealed partial class WrenStore
         // The message, dedup and expiry records go into the batch at commit, in key order (WriteStagedRecords).
         append.DedupExpiresMs = now + (long)_options.DedupWindow.TotalMilliseconds;
         var size = Codec.MessageSize(dedupKey.Length - 8, request.Body.Length, _cipher is not null);
+        if (_scratch.Length < size)
+        {
+            _scratch = new byte[Math.Max(size, _scratch.Length * 2)];
+        }
 
         _batchDedup[batchKey] = append;
         _staged.Add(append);
-        _toWrite.Add(append);
         _stagedBytes += size;
     }
 
@@ -382,9 +384,13 @@ public sealed partial class WrenStore
     /// </summary>
     private void WriteStagedRecords()
     {
-        if (_toWrite.Count == 0)
+        _toWrite.Clear();
+        foreach (var append in _staged)
         {
-            return;
+            if (append.Entry is not null)
+            {
+                _toWrite.Add(append);
+            }
         }
 
         _toWrite.Sort(static (a, b) =>
@@ -400,12 +406,8 @@ public sealed partial class WrenStore
         foreach (var append in _toWrite)
         {
             var entry = append.Entry!;
-            var size = Codec.MessageSize(Encoding.UTF8.GetByteCount(entry.ClientMsgId), entry.Body.Length, _cipher is not null);
-            if (_scratch.Length < size)
-            {
-                _scratch = new byte[Math.Max(size, _scratch.Length * 2)];
-            }
 
+            // Stage grew _scratch to the largest record of the batch.
             var length = Codec.WriteMessage(_scratch, entry, _cipher);
             Keys.Pair(messageKey, entry.ConversationId, entry.Seq);
             _batch.Put(messageKey, _scratch.AsSpan(0, length), _messagesCf);
@@ -416,6 +418,8 @@ public sealed partial class WrenStore
             var expiryKey = expiryBuffer[..Keys.DedupExpiryKey(expiryBuffer, append.DedupExpiresMs, dedupKey)];
             _batch.Put(expiryKey, ReadOnlySpan<byte>.Empty, _dedupExpiryCf);
         }
+
+        _toWrite.Clear();
     }
 
     /// <summary>Answers a retry of an append that is already durable: the original entry, or Conflict.</summary>
@@ -500,7 +504,6 @@ public sealed partial class WrenStore
 
         _batch.Clear();
         _staged.Clear();
-        _toWrite.Clear();
         _touched.Clear();
         _batchDedup.Clear();
         _stagedBytes = 0;

@@ -14,16 +14,22 @@ namespace Wren.Broker.Tests;
 /// </summary>
 public class OutboxTests
 {
+    /// <summary>An outbox whose first frame (request id 1) is being written and held until the stream is released.</summary>
+    private static async Task<(HeldStream Stream, Outbox Outbox, Task First)> HoldFirstWriteAsync()
+    {
+        var stream = new HeldStream();
+        var outbox = new Outbox(stream);
+        var first = outbox.Enqueue(1, AckFor(1));
+        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        return (stream, outbox, first);
+    }
+
     private static Ack AckFor(ulong conversationId) => new() { Items = [new AckItem { ConversationId = conversationId, Seq = conversationId * 10 }] };
 
     [Fact]
     public async Task Frames_queued_while_a_write_is_in_flight_leave_together_in_order()
     {
-        var stream = new HeldStream();
-        var outbox = new Outbox(stream);
-
-        var first = outbox.Enqueue(1, AckFor(1));
-        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        var (stream, outbox, first) = await HoldFirstWriteAsync();
 
         // Twenty frames from four threads while the first write is held.
         var queued = new ConcurrentBag<Task>();
@@ -58,10 +64,7 @@ public class OutboxTests
     [Fact]
     public async Task A_failed_write_fails_the_frames_it_carried_the_waiting_ones_and_every_later_one()
     {
-        var stream = new HeldStream();
-        var outbox = new Outbox(stream);
-        var inFlight = outbox.Enqueue(1, AckFor(1));
-        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        var (stream, outbox, inFlight) = await HoldFirstWriteAsync();
         var waiting = outbox.Enqueue(2, AckFor(2));
 
         var failure = new IOException("connection reset");
@@ -80,10 +83,7 @@ public class OutboxTests
     {
         // SslStream disposed on another thread while a write runs can throw InvalidOperationException; the SDK's send
         // path resends on IOException, so the outbox reports it as one (the original is the inner exception).
-        var stream = new HeldStream();
-        var outbox = new Outbox(stream);
-        var inFlight = outbox.Enqueue(1, AckFor(1));
-        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        var (stream, outbox, inFlight) = await HoldFirstWriteAsync();
 
         stream.Release(new InvalidOperationException("This operation is only allowed using a successfully authenticated context."));
 
@@ -95,10 +95,7 @@ public class OutboxTests
     [Fact]
     public async Task A_message_that_cannot_be_encoded_leaves_no_partial_frame()
     {
-        var stream = new HeldStream();
-        var outbox = new Outbox(stream);
-        var first = outbox.Enqueue(1, AckFor(1));
-        await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        var (stream, outbox, first) = await HoldFirstWriteAsync();
 
         var unencodable = outbox.Enqueue(2, new Unencodable());
         Assert.True(unencodable.IsFaulted);
