@@ -62,4 +62,21 @@ public class ScheduleTests
         Assert.InRange(naiveSummary.P99, 0.9, 1.1);
         Assert.Equal(500, naiveSummary.Max, 0);
     }
+
+    /// <summary>
+    /// The pacer never sends early: for due times just ahead, in the past, and several quanta away, WaitUntil returns
+    /// only once the clock has reached the due time. (How late it wakes is a matter for the benchmarks, not a test.)
+    /// </summary>
+    [Fact]
+    public void PacerClock_NeverReturnsBeforeTheDueTime()
+    {
+        PacerClock.UsePreciseTimers();
+        long f = System.Diagnostics.Stopwatch.Frequency;
+        foreach (long ahead in (long[])[-f / 1000, 0, f / 20_000, f / 2000, f / 100])
+        {
+            long due = System.Diagnostics.Stopwatch.GetTimestamp() + ahead;
+            PacerClock.WaitUntil(due);
+            Assert.True(System.Diagnostics.Stopwatch.GetTimestamp() >= due, $"returned before a due time {ahead} ticks ahead");
+        }
+    }
 }

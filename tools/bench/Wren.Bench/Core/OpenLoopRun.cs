@@ -39,9 +39,10 @@ public sealed record OpenLoopOptions
 
 /// <summary>
 /// One open-loop window against an <see cref="IMessagingSession"/>: message g is due at start + g / rate (see
-/// <see cref="OpenLoopSchedule"/>) and one pacer thread starts each send when it is due without waiting for earlier
-/// ones; ack and delivery latencies count from the due time. Each body starts with g (int64, little-endian), which is
-/// how a receiver finds the due time, and the window's id (int32), so late deliveries of an earlier window are ignored.
+/// <see cref="OpenLoopSchedule"/>) and one pacer thread starts each send when it is due (within
+/// <see cref="PacerClock.Quantum"/> and the wake-up's jitter) without waiting for earlier ones; ack and delivery
+/// latencies count from the due time. Each body starts with g (int64, little-endian), which is how a receiver finds
+/// the due time, and the window's id (int32), so late deliveries of an earlier window are ignored.
 /// </summary>
 /// <remarks>
 /// Messages due in the warm-up are sent but not recorded. Throughput counts the acks (and deliveries) that arrive
@@ -202,13 +203,10 @@ public sealed class OpenLoopRun : IDisposable
     private void Pace()
     {
         int senders = _session.Senders;
+        PacerClock.UsePreciseTimers();
         for (long g = 0; g < _total; g++)
         {
-            long due = _schedule.Due(g);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                Thread.Sleep(1);
-            }
+            PacerClock.WaitUntil(_schedule.Due(g));
 
             var body = new byte[_options.BodyBytes];
             BinaryPrimitives.WriteInt64LittleEndian(body, g);
