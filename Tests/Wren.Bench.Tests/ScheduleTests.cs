@@ -79,4 +79,16 @@ public class ScheduleTests
             Assert.True(System.Diagnostics.Stopwatch.GetTimestamp() >= due, $"returned before a due time {ahead} ticks ahead");
         }
     }
+
+    [Fact]
+    public void ReplayChoice_ReportsTheOnlyTheSecondOrTheMedianWarmReplay()
+    {
+        Assert.Equal(0, ReplayChoice.ReportedIndex([5.0]));
+        Assert.Equal(1, ReplayChoice.ReportedIndex([5.0, 1.0]));
+        // The cold first replay never counts: 9 would be the median of all four, 3 is the median of the warm ones.
+        Assert.Equal(2, ReplayChoice.ReportedIndex([9.0, 1.0, 3.0, 7.0]));
+        // Even count: the lower middle one.
+        Assert.Equal(3, ReplayChoice.ReportedIndex([0.5, 8.0, 2.0, 4.0, 6.0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReplayChoice.ReportedIndex([]));
+    }
 }

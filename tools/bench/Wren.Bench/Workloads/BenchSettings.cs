@@ -48,9 +48,9 @@ public sealed record BenchSettings
     public int Conversations { get; init; } = 100;
 
     /// <summary>
-    /// W3: how many times the backlog is replayed, each time to a reader that has not read it yet; the result is the
-    /// last replay and the note lists the others. With 2 the first replay warms up the server and client (JIT, caches),
-    /// as on a server that has been running for a while.
+    /// W3: how many times the backlog is replayed, each time to a reader that has not read it yet; the note lists every
+    /// replay. 1 reports that replay, 2 the second (the first warms up the server and client: JIT, caches, as on a server
+    /// that has been running for a while), 3 or more the median of all but the first (see <c>CatchUp.Report</c>).
     /// </summary>
     public int Replays { get; init; } = 1;
 

@@ -27,30 +27,32 @@ internal static class CatchUp
     }
 
     /// <summary>
-    /// Samples the server's CPU, adds the W3 result for a replay timed by <paramref name="clock"/> and prints its note.
-    /// <paramref name="first"/> is inserted after the replay time (for example when the first message arrived).
+    /// Adds the W3 result of a run of <see cref="BenchSettings.Replays"/> replays, reporting the one
+    /// <see cref="ReplayChoice.ReportedIndex"/> picks, and prints its note. <paramref name="first"/> is inserted after
+    /// the replay time (e.g. when the first message arrived in the reported replay).
     /// </summary>
     public static void Report(
-        BenchSettings s, BenchReport report, string target, string durability, int pid, CpuSample before, Stopwatch clock,
-        Stopwatch fill, long received, long expected, int conversations, string first = "")
+        BenchSettings s, BenchReport report, string target, string durability, IReadOnlyList<Replay> replays,
+        Stopwatch fill, long expected, int conversations, string first = "")
     {
-        double seconds = clock.Elapsed.TotalSeconds;
-        var after = CpuSample.Take(pid);
+        var reported = Reported(replays);
+        double seconds = reported.Seconds;
         var result = new BenchResult
         {
             Target = target,
             Workload = s.Label ?? "W3",
             Durability = durability,
             Seconds = seconds,
-            Throughput = received / seconds,
-            DeliveriesPerSecond = received / seconds,
-            Unfinished = expected - received,
-            ServerCpuCores = ProcessStats.Cores(before.Server, after.Server, seconds),
-            GeneratorCpuCores = ProcessStats.Cores(before.Generator, after.Generator, seconds),
-            MachineCpuCores = CpuSample.MachineCores(before, after, seconds),
+            Throughput = reported.Rate,
+            DeliveriesPerSecond = reported.Rate,
+            Unfinished = replays.Sum(r => expected - r.Received),
+            ServerCpuCores = ProcessStats.Cores(reported.Before.Server, reported.After.Server, seconds),
+            GeneratorCpuCores = ProcessStats.Cores(reported.Before.Generator, reported.After.Generator, seconds),
+            MachineCpuCores = CpuSample.MachineCores(reported.Before, reported.After, seconds),
             Connections = 1,
-            Passed = received == expected,
-            Note = $"{received:N0} messages replayed in {seconds:0.00} s{first}; store filled at {expected / fill.Elapsed.TotalSeconds:N0} msg/s",
+            Passed = replays.All(r => r.Received == expected),
+            Note = $"{reported.Received:N0} messages replayed in {seconds:0.00} s{first}{Describe(replays, reported)}; "
+                + $"store filled at {expected / fill.Elapsed.TotalSeconds:N0} msg/s",
             Parameters = new() { ["messages"] = Inv(expected), ["conversations"] = Inv(conversations), ["body"] = Inv(s.Window.BodyBytes) },
         };
         if (s.Replays > 1)
@@ -62,5 +64,35 @@ internal static class CatchUp
         Console.Error.WriteLine($"W3 {target}: {result.Note}: {result.Throughput:N0} msg/s");
     }
 
+    /// <summary>The replay a run reports (<see cref="ReplayChoice.ReportedIndex"/>).</summary>
+    public static Replay Reported(IReadOnlyList<Replay> replays) => replays[ReplayChoice.ReportedIndex([.. replays.Select(r => r.Rate)])];
+
+    private static string Describe(IReadOnlyList<Replay> replays, Replay reported)
+    {
+        if (replays.Count == 1)
+        {
+            return "";
+        }
+
+        string all = string.Join(", ", replays.Select(r => $"{r.Rate:N0}" + (ReferenceEquals(r, reported) ? "*" : "")));
+        string which = replays.Count == 2 ? "the second" : $"the median of replays 2-{replays.Count}";
+        return $"; {which} of {replays.Count} replays (msg/s: {all}; * reported)";
+    }
+
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>One W3 replay: messages read, its duration, and CPU samples around it.</summary>
+internal sealed record Replay(long Received, double Seconds, CpuSample Before, CpuSample After)
+{
+    /// <summary>Messages per second.</summary>
+    public double Rate => Seconds > 0 ? Received / Seconds : 0;
+
+    /// <summary>Records a replay timed by <paramref name="clock"/> (stopped) that began at <paramref name="before"/>.</summary>
+    public static Replay Take(int pid, long received, Stopwatch clock, CpuSample before, int index)
+    {
+        var replay = new Replay(received, clock.Elapsed.TotalSeconds, before, CpuSample.Take(pid));
+        Console.Error.WriteLine($"  replay {index}: {received:N0} messages in {replay.Seconds:0.00} s ({replay.Rate:N0} msg/s)");
+        return replay;
+    }
 }

@@ -47,7 +47,7 @@ public static class PeerWorkloads
 
     /// <summary>
     /// W3 on jetstream or redis: fill, then one reader replays everything from the start (<c>--replays N</c>: N times in
-    /// turn, the last reported).
+    /// turn, reported as <see cref="CatchUp.Report"/> says).
     /// </summary>
     public static async Task W3Async(BenchSettings s, BenchReport report)
     {
@@ -55,11 +55,8 @@ public static class PeerWorkloads
         long expected = (long)per * s.Conversations;
         string run = Guid.NewGuid().ToString("N")[..8];
         var body = new byte[s.Window.BodyBytes];
-        var earlier = new List<string>();
+        var replays = new List<Replay>();
         Stopwatch fill;
-        Stopwatch clock;
-        long received;
-        CpuSample before;
         string durability;
         if (s.Target == "jetstream")
         {
@@ -79,12 +76,12 @@ public static class PeerWorkloads
                 });
                 fill.Stop();
                 var reader = new NatsJSContext(connections[1]);
-                do
+                while (replays.Count < s.Replays)
                 {
-                    before = CpuSample.Take(s.Pid);
-                    clock = Stopwatch.StartNew();
+                    var before = CpuSample.Take(s.Pid);
+                    var clock = Stopwatch.StartNew();
                     var consumer = await reader.CreateOrderedConsumerAsync(stream, new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.All });
-                    received = 0;
+                    long received = 0;
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, s.Window.DrainSeconds)));
                     try
                     {
@@ -102,8 +99,8 @@ public static class PeerWorkloads
                     }
 
                     clock.Stop();
+                    replays.Add(Replay.Take(s.Pid, received, clock, before, replays.Count + 1));
                 }
-                while (WarmUpReplayDone(s, earlier, received, clock));
             }
             finally
             {
@@ -125,16 +122,16 @@ public static class PeerWorkloads
                 fill = Stopwatch.StartNew();
                 await Parallel.ForAsync(0, s.Conversations, async (c, _) => await CatchUp.FillAsync(per, () => db.StreamAddAsync(keys[c], "b", body)));
                 fill.Stop();
-                do
+                while (replays.Count < s.Replays)
                 {
-                    before = CpuSample.Take(s.Pid);
-                    clock = Stopwatch.StartNew();
+                    var before = CpuSample.Take(s.Pid);
+                    var clock = Stopwatch.StartNew();
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, s.Window.DrainSeconds)));
-                    received = await RedisChatSession.ReadAsync(
+                    long received = await RedisChatSession.ReadAsync(
                         connections[1].GetDatabase(), keys, [.. keys.Select(_ => "0-0")], null, 1000, timeout.Token, expected);
                     clock.Stop();
+                    replays.Add(Replay.Take(s.Pid, received, clock, before, replays.Count + 1));
                 }
-                while (WarmUpReplayDone(s, earlier, received, clock));
             }
             finally
             {
@@ -149,21 +146,7 @@ public static class PeerWorkloads
             throw new FormatException($"W3 runs against wren, jetstream or redis, not {s.Target}");
         }
 
-        string warmUp = earlier.Count == 0 ? "" : $" after {earlier.Count} warm-up replay(s) at {string.Join(", ", earlier)}";
-        CatchUp.Report(s, report, s.Target, s.Durability ?? durability, s.Pid, before, clock, fill, received, expected, s.Conversations, warmUp);
-    }
-
-    /// <summary>After a W3 replay: true (replay again) when it was a warm-up replay, which is then noted.</summary>
-    private static bool WarmUpReplayDone(BenchSettings s, List<string> earlier, long received, Stopwatch clock)
-    {
-        if (earlier.Count >= s.Replays - 1)
-        {
-            return false;
-        }
-
-        earlier.Add($"{received / clock.Elapsed.TotalSeconds:N0} msg/s");
-        Console.Error.WriteLine($"  warm-up replay {earlier.Count}: {received:N0} messages in {clock.Elapsed.TotalSeconds:0.00} s");
-        return true;
+        CatchUp.Report(s, report, s.Target, s.Durability ?? durability, replays, fill, expected, s.Conversations);
     }
 
     /// <summary>W4 on mosquitto.</summary>

@@ -70,7 +70,8 @@ public static class WrenWorkloads
         }
 
         long expected = (long)perConversation * senders.Length;
-        var earlier = new List<string>();
+        var replays = new List<Replay>();
+        var firstMs = new List<double>();
         for (int replay = 0; replay < s.Replays; replay++)
         {
             // The device reads its missed messages while the catch-up streams them, as a chat app shows them.
@@ -79,7 +80,7 @@ public static class WrenWorkloads
             var before = CpuSample.Take(broker.Pid);
             var clock = Stopwatch.StartNew();
             long received = 0;
-            double firstMs = 0;
+            double firstAt = 0;
             await using (var device = await WrenClient.ConnectAsync(options))
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, s.Window.DrainSeconds)));
@@ -89,7 +90,7 @@ public static class WrenWorkloads
                     {
                         if (message is Deliver && ++received == 1)
                         {
-                            firstMs = clock.Elapsed.TotalMilliseconds;
+                            firstAt = clock.Elapsed.TotalMilliseconds;
                         }
 
                         if (received >= expected)
@@ -104,19 +105,17 @@ public static class WrenWorkloads
                 }
 
                 clock.Stop();
-                if (replay < s.Replays - 1)
-                {
-                    earlier.Add($"{received / clock.Elapsed.TotalSeconds:N0} msg/s");
-                    Console.Error.WriteLine($"  warm-up replay {replay + 1}: {received:N0} messages in {clock.Elapsed.TotalSeconds:0.00} s");
-                    continue;
-                }
-
-                string warmUp = earlier.Count == 0 ? "" : $"; after {earlier.Count} warm-up replay(s) at {string.Join(", ", earlier)}";
-                CatchUp.Report(
-                    s, report, "wren", WrenBroker.Durability, broker.Pid, before, clock, fill, received, expected, senders.Length,
-                    first: $" (first after {firstMs:0} ms){warmUp}");
             }
+
+            replays.Add(Replay.Take(broker.Pid, received, clock, before, replay + 1));
+            firstMs.Add(firstAt);
         }
+
+        var reported = CatchUp.Reported(replays);
+        int index = replays.FindIndex(r => ReferenceEquals(r, reported));
+        CatchUp.Report(
+            s, report, "wren", WrenBroker.Durability, replays, fill, expected, senders.Length,
+            first: $" (first after {firstMs[index]:0} ms)");
     }
 
     /// <summary>W4: idle TLS connections, opened by child generator processes; server RSS growth per connection.</summary>
