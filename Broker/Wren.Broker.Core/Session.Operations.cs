@@ -109,8 +109,10 @@ public sealed partial class Session
 
         // Bounded pipelining: the read loop waits only when this connection already has many sends in flight.
         await _sendSlots.WaitAsync().ConfigureAwait(false);
-        var append = _core.Log.AppendAsync(new AppendRequest(
-            send.ConversationId, UserId, DeviceId, send.ClientMsgId, (ushort)send.Kind, send.Body));
+        // The answer is queued from the store's writer loop as the batch completes (one thread hop less per send):
+        // CompleteSendAsync's continuation only releases a slot, encodes the SendAck and queues it, never blocking.
+        var append = _core.Log.AppendAsync(
+            new AppendRequest(send.ConversationId, UserId, DeviceId, send.ClientMsgId, (ushort)send.Kind, send.Body), AppendCompletion.OnWriter);
         if (append.IsCompletedSuccessfully)
         {
             CompleteSend(append.Result, requestId);

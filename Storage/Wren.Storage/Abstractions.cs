@@ -94,7 +94,17 @@ public sealed record LogEntry(
     ushort Kind,
     ReadOnlyMemory<byte> Body);
 
-/// <summary>Outcome of <see cref="IMessageLog.AppendAsync"/>.</summary>
+/// <summary>Where the continuation of an append's task runs (see <see cref="IMessageLog.AppendAsync(AppendRequest, AppendCompletion, CancellationToken)"/>).</summary>
+public enum AppendCompletion
+{
+    /// <summary>Queued to the thread pool (the default): the continuation may take its time.</summary>
+    ThreadPool,
+
+    /// <summary>On the store's writer loop, as the batch completes: short, non-blocking continuations only.</summary>
+    OnWriter,
+}
+
+/// <summary>Outcome of <see cref="IMessageLog.AppendAsync(AppendRequest, CancellationToken)"/>.</summary>
 /// <param name="Status">What happened.</param>
 /// <param name="Entry">The entry (new or original) for Appended and Duplicate; null otherwise.</param>
 public readonly record struct AppendResult(AppendStatus Status, LogEntry? Entry);
@@ -118,6 +128,16 @@ public interface IMessageLog
     /// <see cref="Committed"/> callback for that batch has returned.
     /// </remarks>
     ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(AppendRequest, CancellationToken)"/>; with <see cref="AppendCompletion.OnWriter"/> the
+    /// continuation of the returned task runs on the writer loop itself, as the batch completes, instead of being queued
+    /// to the thread pool. That saves one thread hop per append (the broker answers a send from there), but the
+    /// continuation then holds up the whole batch and every later one: it must be short and must never block or wait
+    /// for the store. A log that cannot run continuations on its writer completes as <see cref="AppendCompletion.ThreadPool"/>.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(AppendRequest request, AppendCompletion completion, CancellationToken cancellationToken = default) =>
+        AppendAsync(request, cancellationToken);
 
     /// <summary>
     /// Called on the writer loop after each durable batch, with the entries newly appended in that batch in commit order

@@ -33,7 +33,7 @@ public sealed class StoreOptions
     public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Most appends and store operations queued for the writer. When full, <see cref="IMessageLog.AppendAsync"/>
+    /// Most appends and store operations queued for the writer. When full, <see cref="IMessageLog.AppendAsync(AppendRequest, CancellationToken)"/>
     /// waits (back-pressure). Default 65,536: several full batches, so the writer never starves, while a stalled disk
     /// bounds queued memory to that many requests.
     /// </summary>

@@ -43,7 +43,13 @@ public sealed partial class WrenStore
     /// </remarks>
     /// <exception cref="ArgumentException">The client message id is empty or longer than <see cref="StoreOptions.MaxClientMsgIdBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
-    public ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default) =>
+        AppendAsync(request, AppendCompletion.ThreadPool, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException">The client message id is empty or longer than <see cref="StoreOptions.MaxClientMsgIdBytes"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public ValueTask<AppendResult> AppendAsync(AppendRequest request, AppendCompletion completion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (string.IsNullOrEmpty(request.ClientMsgId) || Encoding.UTF8.GetByteCount(request.ClientMsgId) > StoreOptions.MaxClientMsgIdBytes)
@@ -61,7 +67,7 @@ public sealed partial class WrenStore
             return new ValueTask<AppendResult>(new AppendResult(AppendStatus.NotFound, null));
         }
 
-        var pending = new PendingAppend(request, BodyHash(request.Body.Span), cancellationToken);
+        var pending = new PendingAppend(request, BodyHash(request.Body.Span), cancellationToken, completion);
         return _queue.Writer.TryWrite(pending) ? pending.AsValueTask() : EnqueueAndWaitAsync(pending);
     }
 

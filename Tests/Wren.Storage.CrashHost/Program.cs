@@ -7,7 +7,7 @@ namespace Wren.Storage.CrashHost;
 /// append. Usage: <c>Wren.Storage.CrashHost DATA_DIR durable|ack-on-queue [WRITERS]</c>.
 /// </summary>
 /// <remarks>
-/// <c>durable</c> prints an ack only after <see cref="IMessageLog.AppendAsync"/> completes, as the broker does.
+/// <c>durable</c> prints an ack only after <see cref="IMessageLog.AppendAsync(AppendRequest, CancellationToken)"/> completes, as the broker does.
 /// <c>ack-on-queue</c> is the negative control: it prints an ack as soon as the append is queued (with the seq it
 /// expects) and stalls the writer after a few batches, so acknowledged appends that were never written exist when
 /// the test kills the process.

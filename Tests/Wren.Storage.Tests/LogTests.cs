@@ -214,6 +214,35 @@ public sealed class LogTests
         Assert.Equal(64, seenByCallback.Count);
     }
 
+    /// <summary>
+    /// <see cref="AppendCompletion.OnWriter"/> runs the append's continuation on the writer loop (the broker queues its
+    /// SendAck from there); the default queues it to the thread pool. The writer is held before its write until both
+    /// continuations are registered, so neither append can complete synchronously on the test thread.
+    /// </summary>
+    [Fact]
+    public async Task OnWriter_completion_continues_on_the_writer_loop_and_the_default_on_the_thread_pool()
+    {
+        await using var t = TestStore.Create();
+        var id = (await t.Store.CreateGroupAsync(1, "g", [])).ConversationId;
+        using var gate = new ManualResetEventSlim();
+        t.Store.BeforeWrite = () => gate.Wait(TimeSpan.FromSeconds(10));
+
+        var onWriter = ContinuationThreadAsync(t.Store.AppendAsync(Text(id, 1, "w", "x"), AppendCompletion.OnWriter));
+        var pooled = ContinuationThreadAsync(t.Store.AppendAsync(Text(id, 1, "p", "x")));
+        gate.Set();
+
+        Assert.Equal("wren-storage-writer", await onWriter);
+        Assert.NotEqual("wren-storage-writer", await pooled);
+        t.Store.BeforeWrite = null;
+
+        static async Task<string?> ContinuationThreadAsync(ValueTask<AppendResult> append)
+        {
+            var result = await append.ConfigureAwait(false);
+            Assert.Equal(AppendStatus.Appended, result.Status);
+            return Thread.CurrentThread.Name;
+        }
+    }
+
     [Fact]
     public async Task Batches_respect_MaxBatchBytes()
     {

@@ -10,10 +10,11 @@ internal abstract class WorkItem
 /// <summary>One append waiting for the writer; it is its own awaitable (no Task per append).</summary>
 internal sealed class PendingAppend : WorkItem, IValueTaskSource<AppendResult>
 {
-    private ManualResetValueTaskSourceCore<AppendResult> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<AppendResult> _core;
 
-    public PendingAppend(AppendRequest request, ulong bodyHash, CancellationToken cancellationToken)
+    public PendingAppend(AppendRequest request, ulong bodyHash, CancellationToken cancellationToken, AppendCompletion completion = AppendCompletion.ThreadPool)
     {
+        _core = new() { RunContinuationsAsynchronously = completion != AppendCompletion.OnWriter };
         Request = request;
         BodyHash = bodyHash;
         CancellationToken = cancellationToken;
