@@ -18,7 +18,9 @@ public sealed partial class Session
     private const int MaxSendsInFlight = 256;
 
     private readonly BrokerCore _core;
-    private readonly ConcurrentDictionary<ulong, ulong> _live = new();
+    // Conversations this device is live for, with the last seq sent. Sized for a device in a few conversations (the
+    // default, 31 buckets and a lock per core, is ~400 bytes per connection before the first entry); it grows as needed.
+    private readonly ConcurrentDictionary<ulong, ulong> _live = new(concurrencyLevel: 1, capacity: 4);
     private readonly SemaphoreSlim _sendSlots = new(MaxSendsInFlight, MaxSendsInFlight);
     private readonly TokenBucket _sendBucket;
     private readonly TokenBucket _typingBucket;

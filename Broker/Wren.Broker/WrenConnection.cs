@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -37,7 +36,7 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
     private readonly BrokerCore _core;
     private readonly ILogger _logger;
     private readonly int _maxFrameLength;
-    private readonly ConcurrentQueue<ReadOnlyMemory<byte>> _outbound = new();
+    private readonly FrameQueue _outbound = new();
     private readonly TaskCompletionSource _writeLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingBytes;
     private int _closing;
