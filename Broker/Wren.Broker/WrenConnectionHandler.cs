@@ -98,22 +98,65 @@ internal sealed class WrenConnectionHandler : IDisposable
                 continue;
             }
 
-            if (!connection.Session.IsAuthenticated && now - connection.AcceptedMs > limits.HandshakeTimeout.TotalMilliseconds)
+            switch (Decide(now, connection.Session.IsAuthenticated, connection.AcceptedMs, connection.LastReceivedMs, connection.LastPingMs, limits))
             {
-                connection.Session.Fail(ErrorCode.HandshakeTimeout, "handshake not completed in time");
-            }
-            else if (now - connection.LastReceivedMs > limits.IdleTimeout.TotalMilliseconds)
-            {
-                connection.Session.Fail(ErrorCode.IdleTimeout, "no traffic");
-            }
-            else if (connection.Session.IsAuthenticated
-                && now - connection.LastReceivedMs > limits.PingInterval.TotalMilliseconds
-                && now - connection.LastPingMs > limits.PingInterval.TotalMilliseconds)
-            {
-                connection.LastPingMs = now;
-                connection.TrySend(PingFrame);
+                case SweepAction.HandshakeTimeout:
+                    connection.Session.Fail(ErrorCode.HandshakeTimeout, "handshake not completed in time");
+                    break;
+                case SweepAction.IdleTimeout:
+                    connection.Session.Fail(ErrorCode.IdleTimeout, "no traffic");
+                    break;
+                case SweepAction.Ping:
+                    connection.LastPingMs = now;
+                    connection.TrySend(PingFrame);
+                    break;
             }
         }
+    }
+
+    /// <summary>What one sweep does to one connection.</summary>
+    internal enum SweepAction
+    {
+        None,
+        Ping,
+        IdleTimeout,
+        HandshakeTimeout,
+    }
+
+    /// <summary>
+    /// The keep-alive rules for one connection at <paramref name="now"/> (all times in <see cref="Environment.TickCount64"/>
+    /// milliseconds). A connection silent for the ping interval is pinged (once per interval). One silent for the idle
+    /// timeout is closed, but an authenticated one only after a Ping sent since its last frame has gone unanswered for
+    /// the gap between the two timeouts (at most a ping interval): a sweep that runs late (a loaded machine delays the timer) then pings instead
+    /// of closing a client it never gave the chance to answer, so a client that answers every Ping is never closed for
+    /// idleness. When the ping interval is not below the idle timeout no Ping comes first and the idle timeout alone
+    /// decides.
+    /// </summary>
+    internal static SweepAction Decide(long now, bool authenticated, long acceptedMs, long lastReceivedMs, long lastPingMs, BrokerLimits limits)
+    {
+        long idle = now - lastReceivedMs;
+        long idleLimit = (long)limits.IdleTimeout.TotalMilliseconds;
+        long pingEvery = (long)limits.PingInterval.TotalMilliseconds;
+        if (!authenticated)
+        {
+            if (now - acceptedMs > limits.HandshakeTimeout.TotalMilliseconds)
+            {
+                return SweepAction.HandshakeTimeout;
+            }
+
+            return idle > idleLimit ? SweepAction.IdleTimeout : SweepAction.None;
+        }
+
+        // The latest Ping, sent since the last frame, has had the gap between the timeouts to be answered (or a whole
+        // ping interval, when the gap is longer: an unanswered Ping is repeated every interval, which must not keep
+        // postponing the close).
+        bool pingUnanswered = lastPingMs >= lastReceivedMs && now - lastPingMs >= Math.Min(idleLimit - pingEvery, pingEvery);
+        if (idle > idleLimit && (pingEvery >= idleLimit || pingUnanswered))
+        {
+            return SweepAction.IdleTimeout;
+        }
+
+        return idle > pingEvery && now - lastPingMs > pingEvery ? SweepAction.Ping : SweepAction.None;
     }
 
     private static readonly byte[] PingFrame = CreatePing();
