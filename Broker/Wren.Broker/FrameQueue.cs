@@ -22,9 +22,6 @@ internal sealed class FrameQueue
     /// </summary>
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
 
-    /// <summary>Frames queued.</summary>
-    public int Count => Volatile.Read(ref _count);
-
     /// <summary>Slots allocated (0 for a connection that has nothing queued and had no burst).</summary>
     internal int Capacity
     {

@@ -124,13 +124,13 @@ internal sealed class WrenConnectionHandler : IDisposable
     }
 
     /// <summary>
-    /// The keep-alive rules for one connection at <paramref name="now"/> (all times in <see cref="Environment.TickCount64"/>
-    /// milliseconds). A connection silent for the ping interval is pinged (once per interval). One silent for the idle
-    /// timeout is closed, but an authenticated one only after a Ping sent since its last frame has gone unanswered for
-    /// the gap between the two timeouts (at most a ping interval): a sweep that runs late (a loaded machine delays the timer) then pings instead
-    /// of closing a client it never gave the chance to answer, so a client that answers every Ping is never closed for
-    /// idleness. When the ping interval is not below the idle timeout no Ping comes first and the idle timeout alone
-    /// decides.
+    /// The keep-alive rules for one connection at <paramref name="now"/> (all times in
+    /// <see cref="Environment.TickCount64"/> milliseconds). A connection silent for the ping interval is pinged (once per
+    /// interval). One silent for the idle timeout is closed, but an authenticated one only after a Ping sent since its
+    /// last frame has gone unanswered for the gap between the two timeouts (at most a ping interval): a sweep that runs
+    /// late (a loaded machine delays the timer) then pings instead of closing a client it never gave the chance to
+    /// answer, so a client that answers every Ping is never closed for idleness. When the ping interval is not below the
+    /// idle timeout no Ping comes first and the idle timeout alone decides.
     /// </summary>
     internal static SweepAction Decide(long now, bool authenticated, long acceptedMs, long lastReceivedMs, long lastPingMs, BrokerLimits limits)
     {

@@ -34,7 +34,7 @@ public sealed class FrameQueueTests
                 Assert.Equal(expected.Dequeue(), Id(frame));
             }
 
-            Assert.Equal(expected.Count, queue.Count);
+            Assert.Equal(expected.Count == 0, queue.IsEmpty);
         }
 
         while (queue.TryDequeue(out var frame))

@@ -28,15 +28,16 @@ internal static class CatchUp
 
     /// <summary>
     /// Adds the W3 result of a run of <see cref="BenchSettings.Replays"/> replays, reporting the one
-    /// <see cref="ReplayChoice.ReportedIndex"/> picks, and prints its note. <paramref name="first"/> is inserted after
-    /// the replay time (e.g. when the first message arrived in the reported replay).
+    /// <see cref="ReplayChoice.ReportedIndex"/> picks, and prints its note (with when its first message arrived, where
+    /// the target measured it).
     /// </summary>
     public static void Report(
         BenchSettings s, BenchReport report, string target, string durability, IReadOnlyList<Replay> replays,
-        Stopwatch fill, long expected, int conversations, string first = "")
+        Stopwatch fill, long expected, int conversations)
     {
         var reported = Reported(replays);
         double seconds = reported.Seconds;
+        string first = reported.FirstMs is { } firstMs ? $" (first after {firstMs:0} ms)" : "";
         var result = new BenchResult
         {
             Target = target,
@@ -64,8 +65,7 @@ internal static class CatchUp
         Console.Error.WriteLine($"W3 {target}: {result.Note}: {result.Throughput:N0} msg/s");
     }
 
-    /// <summary>The replay a run reports (<see cref="ReplayChoice.ReportedIndex"/>).</summary>
-    public static Replay Reported(IReadOnlyList<Replay> replays) => replays[ReplayChoice.ReportedIndex([.. replays.Select(r => r.Rate)])];
+    private static Replay Reported(IReadOnlyList<Replay> replays) => replays[ReplayChoice.ReportedIndex([.. replays.Select(r => r.Rate)])];
 
     private static string Describe(IReadOnlyList<Replay> replays, Replay reported)
     {
@@ -82,16 +82,19 @@ internal static class CatchUp
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>One W3 replay: messages read, its duration, and CPU samples around it.</summary>
-internal sealed record Replay(long Received, double Seconds, CpuSample Before, CpuSample After)
+/// <summary>One W3 replay: messages read, its duration, CPU samples around it, and when the first message arrived (if measured).</summary>
+internal sealed record Replay(long Received, double Seconds, CpuSample Before, CpuSample After, double? FirstMs)
 {
     /// <summary>Messages per second.</summary>
     public double Rate => Seconds > 0 ? Received / Seconds : 0;
 
-    /// <summary>Records a replay timed by <paramref name="clock"/> (stopped) that began at <paramref name="before"/>.</summary>
-    public static Replay Take(int pid, long received, Stopwatch clock, CpuSample before, int index)
+    /// <summary>
+    /// Records a replay timed by <paramref name="clock"/>, just stopped (the CPU sample after it is taken now), that
+    /// began at <paramref name="before"/>.
+    /// </summary>
+    public static Replay Take(int pid, long received, Stopwatch clock, CpuSample before, int index, double? firstMs = null)
     {
-        var replay = new Replay(received, clock.Elapsed.TotalSeconds, before, CpuSample.Take(pid));
+        var replay = new Replay(received, clock.Elapsed.TotalSeconds, before, CpuSample.Take(pid), firstMs);
         Console.Error.WriteLine($"  replay {index}: {received:N0} messages in {replay.Seconds:0.00} s ({replay.Rate:N0} msg/s)");
         return replay;
     }

@@ -71,7 +71,6 @@ public static class WrenWorkloads
 
         long expected = (long)perConversation * senders.Length;
         var replays = new List<Replay>();
-        var firstMs = new List<double>();
         for (int replay = 0; replay < s.Replays; replay++)
         {
             // The device reads its missed messages while the catch-up streams them, as a chat app shows them.
@@ -105,17 +104,11 @@ public static class WrenWorkloads
                 }
 
                 clock.Stop();
+                replays.Add(Replay.Take(broker.Pid, received, clock, before, replay + 1, firstAt));
             }
-
-            replays.Add(Replay.Take(broker.Pid, received, clock, before, replay + 1));
-            firstMs.Add(firstAt);
         }
 
-        var reported = CatchUp.Reported(replays);
-        int index = replays.FindIndex(r => ReferenceEquals(r, reported));
-        CatchUp.Report(
-            s, report, "wren", WrenBroker.Durability, replays, fill, expected, senders.Length,
-            first: $" (first after {firstMs[index]:0} ms)");
+        CatchUp.Report(s, report, "wren", WrenBroker.Durability, replays, fill, expected, senders.Length);
     }
 
     /// <summary>W4: idle TLS connections, opened by child generator processes; server RSS growth per connection.</summary>
