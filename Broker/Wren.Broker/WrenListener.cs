@@ -11,7 +11,7 @@ namespace Wren.Broker;
 
 /// <summary>
 /// The broker's transport: a listening socket, an accept loop, and for each accepted socket a TLS handshake
-/// (<see cref="SslStream"/> over a <see cref="NetworkStream"/>) before the connection is handed to
+/// (<see cref="SslStream"/> over a <see cref="SocketStream"/>) before the connection is handed to
 /// <see cref="WrenConnectionHandler"/>. Nothing sits between a connection's frame loops and its TLS stream: no pipe
 /// pumps and no per-connection buffers while the connection is idle (see <see cref="WrenConnection"/>).
 /// </summary>
@@ -151,6 +151,7 @@ internal sealed class WrenListener : IHostedService
 
     private async Task RunAsync(Socket socket, long acceptedMs)
     {
+        SocketStream? network = null;
         Stream? stream = null;
         try
         {
@@ -160,7 +161,7 @@ internal sealed class WrenListener : IHostedService
                 socket.SendBufferSize = _options.SocketSendBufferBytes;
             }
 
-            var network = new NetworkStream(socket, ownsSocket: true);
+            network = new SocketStream(socket);
             stream = network;
             if (_certificates is not null)
             {
@@ -189,13 +190,16 @@ internal sealed class WrenListener : IHostedService
         }
         finally
         {
-            try
+            if (network is not { ConnectionLost: true })
             {
-                socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // Already reset or closed.
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    // Already reset or closed.
+                }
             }
 
             if (stream is not null)
