@@ -27,6 +27,12 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
     /// <summary>Size of the writer's coalescing buffer: one full TLS record.</summary>
     private const int WriteBufferSize = 16 * 1024;
 
+    /// <summary>
+    /// A write or read at least this large grows OpenSSL's memory BIOs past what an idle connection keeps; the next
+    /// keep-alive sweep gives the larger buffers back (<see cref="ShrinkTlsBuffersAfterLargeTraffic"/>).
+    /// </summary>
+    private const int LargeTlsBytes = 4096;
+
     private static readonly StreamPipeReaderOptions ReaderOptions = new(
         pool: MemoryPool<byte>.Shared, bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
 
@@ -40,6 +46,9 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
     private readonly TaskCompletionSource _writeLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingBytes;
     private int _closing;
+
+    /// <summary>1 after a large write or read, until the TLS stream's BIO buffers were given back.</summary>
+    private int _largeTlsTraffic;
 
     /// <summary>1 while a writer drains the queue (or for good once the writer has finished); 0 when none does.</summary>
     private int _writer;
@@ -236,6 +245,11 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
                 break;
             }
 
+            if (result.Buffer.Length >= LargeTlsBytes)
+            {
+                Volatile.Write(ref _largeTlsTraffic, 1);
+            }
+
             var buffer = result.Buffer;
             var outcome = Parse(ref buffer, out var pending);
             // Everything before buffer.Start is consumed; when a handler is pending the rest is not examined yet.
@@ -254,6 +268,24 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
             {
                 break;
             }
+        }
+    }
+
+    /// <summary>Capacity of the TLS stream's idle read and write BIO buffers (-1 when unknown or not TLS), for tests.</summary>
+    internal (long Read, long Write) TlsBioCapacity =>
+        _stream is System.Net.Security.SslStream tls ? OpenSslBuffers.IdleBioCapacity(tls) : (-1, -1);
+
+    /// <summary>
+    /// After large records went either way, gives the TLS stream's grown BIO buffers back (see
+    /// <see cref="OpenSslBuffers.TryShrinkIdleBios"/>). Called by the keep-alive sweep, so a connection pays for it at
+    /// most once a sweep, never on its hot path; safe while the connection reads and writes.
+    /// </summary>
+    internal void ShrinkTlsBuffersAfterLargeTraffic()
+    {
+        if (Volatile.Read(ref _largeTlsTraffic) != 0 && _stream is System.Net.Security.SslStream tls)
+        {
+            Volatile.Write(ref _largeTlsTraffic, 0);
+            OpenSslBuffers.TryShrinkIdleBios(tls, keepBytes: LargeTlsBytes);
         }
     }
 
@@ -363,6 +395,11 @@ internal sealed class WrenConnection : IFrameSink, IThreadPoolWorkItem
                     if (used > 0)
                     {
                         await _stream.WriteAsync(buffer.AsMemory(0, used)).ConfigureAwait(false);
+                    }
+
+                    if (written >= LargeTlsBytes)
+                    {
+                        Volatile.Write(ref _largeTlsTraffic, 1);
                     }
 
                     // Frames count against the outbound limit until the stream has taken them, so a peer that stops

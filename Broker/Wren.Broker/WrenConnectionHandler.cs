@@ -39,6 +39,9 @@ internal sealed class WrenConnectionHandler : IDisposable
 
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>The connections running now (for tests and diagnostics).</summary>
+    internal ICollection<WrenConnection> Connections => _connections.Keys;
+
     /// <summary>How long a connection has from TCP accept to a completed Auth, TLS handshake included.</summary>
     public TimeSpan HandshakeTimeout => _core.Limits.HandshakeTimeout;
 
@@ -98,6 +101,7 @@ internal sealed class WrenConnectionHandler : IDisposable
                 continue;
             }
 
+            connection.ShrinkTlsBuffersAfterLargeTraffic();
             switch (Decide(now, connection.Session.IsAuthenticated, connection.AcceptedMs, connection.LastReceivedMs, connection.LastPingMs, limits))
             {
                 case SweepAction.HandshakeTimeout:

@@ -63,6 +63,9 @@ public sealed partial class WrenServer : IAsyncDisposable, IHostOperations
     /// <summary>Completes when the host stops.</summary>
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
+    /// <summary>The connections running now (for tests and diagnostics).</summary>
+    internal ICollection<WrenConnection> Connections => _app.Services.GetRequiredService<WrenConnectionHandler>().Connections;
+
     /// <summary>Reads options from configuration (appsettings.json, WREN__ environment variables, command line) and validates them.</summary>
     public static WrenOptions BindOptions(IConfiguration configuration)
     {

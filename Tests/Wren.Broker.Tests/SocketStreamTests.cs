@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace Wren.Broker.Tests;
@@ -11,17 +10,7 @@ public sealed class SocketStreamTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    /// <summary>A connected pair on 127.0.0.1: the server side (wrapped by the stream under test) and the peer.</summary>
-    private static async Task<(Socket Server, Socket Peer)> ConnectedPairAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        var accept = listener.AcceptAsync();
-        await peer.ConnectAsync(listener.LocalEndPoint!);
-        return (await accept, peer);
-    }
+    private static Task<(Socket Server, Socket Peer)> ConnectedPairAsync() => LoopbackSockets.PairAsync();
 
     /// <summary>Closes <paramref name="peer"/> with a reset (linger 0) instead of a FIN.</summary>
     private static void Reset(Socket peer)

@@ -23,7 +23,7 @@ public static class Program
         W1         --pairs 8                    (each user with 2 devices)
         W2         --members 1000 --senders 4
         W3         --messages 100000 --conversations 100 --replays 1 (2: a first, unreported replay warms up)
-        W4         --connections 15000 --per-process 5000 --settle 5
+        W4         --connections 15000 --per-process 5000 --settle 5 --traffic 0 (bytes each connection sends once, to a neighbour)
         W5         --concurrency 32
         output     --json FILE (the report), --label NAME (workload name in reports),
                    --durability TEXT (what the peer's ack means, when it differs from the driver's default)
@@ -149,6 +149,7 @@ public static class Program
             Replays = Math.Max(1, a.Int("replays", defaults.Replays)),
             IdleConnections = a.Int("connections", defaults.IdleConnections),
             PerProcess = a.Int("per-process", defaults.PerProcess),
+            Traffic = a.Int("traffic", defaults.Traffic),
             SettleSeconds = a.Double("settle", defaults.SettleSeconds),
             Concurrency = a.Int("concurrency", defaults.Concurrency),
             Label = a.String("label"),

@@ -60,6 +60,12 @@ public sealed record BenchSettings
     /// <summary>W4: connections per child generator process.</summary>
     public int PerProcess { get; init; } = 5000;
 
+    /// <summary>
+    /// W4 on Wren: bytes of one message each connection sends to a direct conversation with its neighbour before it
+    /// idles (so it also receives two messages of that size: its own copy and the neighbour's); 0 sends nothing.
+    /// </summary>
+    public int Traffic { get; init; }
+
     /// <summary>W4: seconds to hold the connections before measuring memory.</summary>
     public double SettleSeconds { get; init; } = 5;
 

@@ -104,11 +104,20 @@ public static class IdleConnections
         int port = args.Int("port", 0);
         string? fingerprint = args.String("fingerprint");
         string? tokenFile = args.String("tokens");
+        int traffic = args.Int("traffic", 0);
         args.RejectUnknown();
         var held = new List<IAsyncDisposable>(count);
         int failed = 0;
         var gate = new SemaphoreSlim(32);
-        string[] tokens = tokenFile is null ? [] : (await File.ReadAllLinesAsync(tokenFile))[from..(from + count)];
+        // Wren: "token userId" per line; a connection's neighbour is the one whose index differs in the lowest bit.
+        string[] lines = tokenFile is null ? [] : await File.ReadAllLinesAsync(tokenFile);
+        string[] tokens = [.. lines.Skip(from).Take(count).Select(l => l.Split(' ')[0])];
+        ulong NeighbourOf(int i)
+        {
+            int neighbour = (from + i) ^ 1;
+            return neighbour < lines.Length ? ulong.Parse(lines[neighbour].Split(' ')[1], CultureInfo.InvariantCulture) : 0;
+        }
+
         var tasks = Enumerable.Range(0, count).Select(async i =>
         {
             await gate.WaitAsync();
@@ -120,6 +129,13 @@ public static class IdleConnections
                     "mosquitto" => await MqttTarget.ConnectIdleAsync(port, $"idle-{from + i}"),
                     _ => throw new FormatException($"idle connections are not implemented for {target}"),
                 };
+                if (traffic > 0 && connection is WrenClient client && NeighbourOf(i) is var neighbour and not 0)
+                {
+                    // Traffic before idling: one message out, this connection's copy and the neighbour's message in.
+                    var direct = await client.OpenDirectAsync(neighbour);
+                    await client.SendAsync(direct.ConversationId, new byte[traffic]);
+                }
+
                 lock (held)
                 {
                     held.Add(connection);

@@ -118,11 +118,15 @@ public static class WrenWorkloads
         Console.Error.WriteLine($"W4 wren: issuing {s.IdleConnections:N0} device tokens");
         var users = await broker.CreateUsersAsync("w4-", s.IdleConnections, devices: 1);
         string tokenFile = Path.Combine(Path.GetTempPath(), "wren-bench-tokens-" + Guid.NewGuid().ToString("N"));
-        await File.WriteAllLinesAsync(tokenFile, users.Select(u => u.Tokens[0]));
+        // One line per connection: its device token and its user id (the neighbour's id is what a --traffic send needs).
+        await File.WriteAllLinesAsync(tokenFile, users.Select(u => u.Tokens[0] + " " + u.UserId.ToString(CultureInfo.InvariantCulture)));
         try
         {
-            var extra = new List<string> { "--port", Inv(broker.Port), "--fingerprint", broker.Fingerprint, "--tokens", tokenFile };
-            var result = await IdleConnections.MeasureAsync("wren", broker.Pid, s, extra, WrenBroker.Durability);
+            var extra = new List<string> { "--port", Inv(broker.Port), "--fingerprint", broker.Fingerprint, "--tokens", tokenFile, "--traffic", Inv(s.Traffic) };
+            string? note = s.Traffic > 0
+                ? $"before idling, each connection sent one {s.Traffic:N0}-byte message to a direct conversation with its neighbour and received two (its own copy and the neighbour's)"
+                : null;
+            var result = await IdleConnections.MeasureAsync("wren", broker.Pid, s, extra, WrenBroker.Durability, note);
             report.Results.Add(result with { Workload = s.Label ?? "W4" });
         }
         finally
