@@ -126,6 +126,14 @@ public sealed class RawConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends the connection with a TCP reset (linger 0), as a killed app or a lost network path does.</summary>
+    public async Task ResetAsync()
+    {
+        _tcp.Client.LingerState = new LingerOption(true, 0);
+        _tcp.Client.Close();
+        await DisposeAsync();
+    }
+
     /// <summary>The next request id (never 0).</summary>
     public uint NextRequestId() => Interlocked.Increment(ref _nextRequestId);
 
