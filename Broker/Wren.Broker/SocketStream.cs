@@ -4,9 +4,9 @@ using System.Threading.Tasks.Sources;
 namespace Wren.Broker;
 
 /// <summary>
-/// The stream a connection's TLS (or plain) stream runs over: one connected socket, read and written through one
-/// reusable <see cref="SocketAsyncEventArgs"/> per direction. A peer that resets or aborts the connection ends the stream
-/// (a read returns 0), without an exception.
+/// The stream a connection's TLS (or plain) stream runs over: one connected socket, read through one reusable
+/// <see cref="SocketAsyncEventArgs"/> and written through a <see cref="NetworkStream"/> over the same socket. A peer that
+/// resets or aborts the connection ends the stream (a read returns 0), without an exception.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,8 +14,9 @@ namespace Wren.Broker;
 /// trace of the await eagerly (<c>ExceptionDispatchInfo.SetCurrentStackTrace</c>). A client that vanishes with a reset
 /// (an app killed, a phone changing networks, a connect-and-reset scan) then costs the broker more CPU than its TLS
 /// handshake: 45 % of the broker's samples in a reset storm (see docs/benchmarks.md, "Connections that end with a
-/// reset"). Here a reset is the end of the stream, as it is for the protocol; write failures still throw an
-/// <see cref="IOException"/> (whoever writes must learn that the bytes did not go out), created plainly.
+/// reset"). Here a reset is the end of the stream, as it is for the protocol. Writes keep <see cref="NetworkStream"/>'s
+/// send path (it allocates nothing per write) and its exceptions: whoever writes must learn that the bytes did not go
+/// out, and a connection whose peer vanished usually learns it from its pending read first.
 /// </para>
 /// <para>
 /// Cancelling a pending read ends the receive side for good (<see cref="Socket.Shutdown"/> of receive), which completes
@@ -28,15 +29,15 @@ internal sealed class SocketStream : Stream
 {
     private readonly Socket _socket;
     private readonly SocketOperation _receive;
-    private readonly SocketOperation _send;
+    private readonly NetworkStream _writer;
     private int _disposed;
 
     /// <summary>Wraps <paramref name="socket"/>; disposing the stream disposes the socket.</summary>
     public SocketStream(Socket socket)
     {
         _socket = socket;
-        _receive = new SocketOperation(socket, isReceive: true);
-        _send = new SocketOperation(socket, isReceive: false);
+        _receive = new SocketOperation(socket);
+        _writer = new NetworkStream(socket, ownsSocket: false);
     }
 
     /// <summary>True once a read found the connection reset, aborted or timed out (the socket is then unusable).</summary>
@@ -70,17 +71,9 @@ internal sealed class SocketStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        while (!buffer.IsEmpty)
-        {
-            // A stream socket's send completes when everything is sent; the loop covers a short send all the same.
-            int sent = await _send.Run(MemoryMarshalAsWritable(buffer), cancellationToken).ConfigureAwait(false);
-            buffer = buffer[sent..];
-        }
-    }
+    /// <remarks>Writes go through a <see cref="NetworkStream"/> over the same socket: its send path allocates nothing.</remarks>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _writer.WriteAsync(buffer, cancellationToken);
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -105,17 +98,13 @@ internal sealed class SocketStream : Stream
         {
             // Disposing the socket completes an operation still pending (OperationAborted); event args disposed while in use
             // are freed when their operation completes.
+            _writer.Dispose();
             _socket.Dispose();
             _receive.Dispose();
-            _send.Dispose();
         }
 
         base.Dispose(disposing);
     }
-
-    /// <summary>The send path takes the bytes as <see cref="Memory{T}"/>; they are only read.</summary>
-    private static Memory<byte> MemoryMarshalAsWritable(ReadOnlyMemory<byte> buffer) =>
-        System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer);
 
     /// <summary>True for the errors that mean the peer (or the network) ended the connection.</summary>
     internal static bool IsConnectionEnded(SocketError error) =>
@@ -123,25 +112,23 @@ internal sealed class SocketStream : Stream
             or SocketError.NotConnected or SocketError.TimedOut or SocketError.NetworkReset or SocketError.HostUnreachable
             or SocketError.NetworkUnreachable;
 
-    /// <summary>One direction's reusable operation: a socket event args that is its own awaitable.</summary>
+    /// <summary>The reusable receive: a socket event args that is its own awaitable.</summary>
     private sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<int>
     {
         private const int Idle = 0;
         private const int Pending = 1;
 
         private readonly Socket _socket;
-        private readonly bool _isReceive;
         private ManualResetValueTaskSourceCore<int> _source;
         private CancellationToken _token;
         private CancellationTokenRegistration _registration;
         private int _state;
         private volatile bool _connectionLost;
 
-        public SocketOperation(Socket socket, bool isReceive)
+        public SocketOperation(Socket socket)
             : base(unsafeSuppressExecutionContextFlow: true)
         {
             _socket = socket;
-            _isReceive = isReceive;
         }
 
         public bool ConnectionLost => _connectionLost;
@@ -160,7 +147,7 @@ internal sealed class SocketStream : Stream
             bool pending;
             try
             {
-                pending = _isReceive ? _socket.ReceiveAsync(this) : _socket.SendAsync(this);
+                pending = _socket.ReceiveAsync(this);
             }
             catch (Exception ex)
             {
@@ -230,7 +217,7 @@ internal sealed class SocketStream : Stream
             // The socket was disposed under the operation (the connection is being aborted).
             ObjectDisposedException.ThrowIf(error == SocketError.OperationAborted, _socket);
 
-            if (_isReceive && IsConnectionEnded(error))
+            if (IsConnectionEnded(error))
             {
                 _connectionLost = true;
                 return 0;
@@ -239,10 +226,10 @@ internal sealed class SocketStream : Stream
             throw new IOException($"The connection failed: {error}.", new SocketException((int)error));
         }
 
-        /// <summary>Ends the receive side so that the pending read completes (a send is left to finish or fail).</summary>
+        /// <summary>Ends the receive side so that the pending read completes (sends are not affected).</summary>
         private void Cancel()
         {
-            if (_isReceive && Volatile.Read(ref _state) == Pending)
+            if (Volatile.Read(ref _state) == Pending)
             {
                 try
                 {
