@@ -25,10 +25,22 @@ internal static class OpenSslBuffers
     private const int SslCtrlMode = 33;
     private const long SslModeReleaseBuffers = 0x10;
 
+    // OpenSSL's constants (bio.h): a memory BIO's type, and the controls that get and replace its BUF_MEM.
+    private const int BioTypeMem = 1 | 0x0400;
+    private const int BioCtrlSetBufMem = 114;
+    private const int BioCtrlGetBufMemPtr = 115;
+    private const long BioClose = 1;
+
     private static readonly FieldInfo? SecurityContext =
         OperatingSystem.IsLinux() ? typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance) : null;
 
-    private static readonly SslCtrl? Ctrl = LoadSslCtrl();
+    /// <summary>
+    /// SslStream's lock around every encryption and decryption (and so every use of the BIOs): a private property in
+    /// .NET 10, a private field before.
+    /// </summary>
+    private static readonly Func<SslStream, object?>? HandshakeLock = FindHandshakeLock();
+
+    private static readonly Native? Ssl = Native.Load();
 
     private delegate long SslCtrl(IntPtr ssl, int command, long argument, IntPtr pointer);
 
@@ -44,76 +56,69 @@ internal static class OpenSslBuffers
 
     private delegate void BufMemFree(IntPtr buffer);
 
-    // OpenSSL's constants (bio.h): a memory BIO's type, and the controls that get and replace its BUF_MEM.
-    private const int BioTypeMem = 1 | 0x0400;
-    private const int BioCtrlSetBufMem = 114;
-    private const int BioCtrlGetBufMemPtr = 115;
-    private const long BioClose = 1;
-
-    /// <summary>
-    /// SslStream's lock around every encryption and decryption (and so every use of the BIOs): a private property in
-    /// .NET 10, a private field before.
-    /// </summary>
-    private static readonly Func<SslStream, object?>? HandshakeLock = FindHandshakeLock();
-
-    private static readonly BioFunctions? Bio = BioFunctions.Load();
+    /// <summary>True when the mode can be set on this platform and runtime.</summary>
+    public static bool IsSupported => SecurityContext is not null && Ssl is not null;
 
     /// <summary>True when idle BIO buffers can be given back on this platform and runtime.</summary>
-    public static bool CanShrinkBios => SecurityContext is not null && HandshakeLock is not null && Bio is not null && IntPtr.Size == 8;
+    public static bool CanShrinkBios => IsSupported && HandshakeLock is not null && IntPtr.Size == 8;
+
+    /// <summary>Sets SSL_MODE_RELEASE_BUFFERS on the stream's SSL object; false when that is not possible here.</summary>
+    public static bool TryReleaseWhenIdle(SslStream stream) =>
+        IsSupported && WithSsl(stream, locked: false, 0, static (ssl, _) =>
+            (Ssl!.Ctrl(ssl, SslCtrlMode, SslModeReleaseBuffers, IntPtr.Zero) & SslModeReleaseBuffers) != 0, fallback: false);
 
     /// <summary>
     /// Gives back the buffer of each of the stream's two memory BIOs that is empty and larger than
     /// <paramref name="keepBytes"/> (the next record allocates what it needs). Returns the bytes released, 0 when there
     /// was nothing to release or it is not possible here. Safe to call while the stream is read and written.
     /// </summary>
-    public static long TryShrinkIdleBios(SslStream stream, int keepBytes)
+    public static long TryShrinkIdleBios(SslStream stream, int keepBytes) =>
+        CanShrinkBios
+            ? WithSsl(stream, locked: true, keepBytes, static (ssl, keep) => Ssl!.Shrink(Ssl.ReadBio(ssl), keep) + Ssl.Shrink(Ssl.WriteBio(ssl), keep), fallback: 0L)
+            : 0;
+
+    /// <summary>The idle capacity of the stream's read and write BIOs (-1 each when unknown), for tests and diagnostics.</summary>
+    internal static (long Read, long Write) IdleBioCapacity(SslStream stream) =>
+        CanShrinkBios
+            ? WithSsl(stream, locked: true, 0, static (ssl, _) => (Ssl!.IdleCapacity(Ssl.ReadBio(ssl)), Ssl.IdleCapacity(Ssl.WriteBio(ssl))), fallback: (-1L, -1L))
+            : (-1, -1);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the stream's native <c>SSL*</c> while holding a reference to it (so a concurrent
+    /// dispose cannot free it, or the BIOs it owns), and with <paramref name="locked"/> also SslStream's own lock around
+    /// encryption and decryption. <paramref name="fallback"/> when the handle is gone or the lock is not found.
+    /// </summary>
+    private static T WithSsl<TState, T>(SslStream stream, bool locked, TState state, Func<IntPtr, TState, T> work, T fallback)
     {
-        if (!CanShrinkBios || SecurityContext!.GetValue(stream) is not SafeHandle { IsInvalid: false, IsClosed: false } handle
-            || HandshakeLock!(stream) is not { } gate)
+        if (SecurityContext!.GetValue(stream) is not SafeHandle { IsInvalid: false, IsClosed: false } handle)
         {
-            return 0;
+            return fallback;
+        }
+
+        object? gate = locked ? HandshakeLock!(stream) : null;
+        if (locked && gate is null)
+        {
+            return fallback;
         }
 
         bool added = false;
         try
         {
-            // The reference keeps the SSL (and the BIOs it owns) alive should the stream be disposed meanwhile.
             handle.DangerousAddRef(ref added);
+            if (gate is null)
+            {
+                return work(handle.DangerousGetHandle(), state);
+            }
+
             lock (gate)
             {
-                var ssl = handle.DangerousGetHandle();
-                return Bio!.Shrink(Bio.ReadBio(ssl), keepBytes) + Bio.Shrink(Bio.WriteBio(ssl), keepBytes);
+                return work(handle.DangerousGetHandle(), state);
             }
         }
         catch (ObjectDisposedException)
         {
-            return 0;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
-
-    /// <summary>True when the mode can be set on this platform and runtime.</summary>
-    public static bool IsSupported => SecurityContext is not null && Ctrl is not null;
-
-    /// <summary>Sets SSL_MODE_RELEASE_BUFFERS on the stream's SSL object; false when that is not possible here.</summary>
-    public static bool TryReleaseWhenIdle(SslStream stream)
-    {
-        if (!IsSupported || SecurityContext!.GetValue(stream) is not SafeHandle { IsInvalid: false, IsClosed: false } handle)
-        {
-            return false;
-        }
-
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return (Ctrl!(handle.DangerousGetHandle(), SslCtrlMode, SslModeReleaseBuffers, IntPtr.Zero) & SslModeReleaseBuffers) != 0;
+            // Closed between the check and the reference.
+            return fallback;
         }
         finally
         {
@@ -140,50 +145,34 @@ internal static class OpenSslBuffers
         return typeof(SslStream).GetField("_handshakeLock", Private) is { } field ? stream => field.GetValue(stream) : null;
     }
 
-    private static SslCtrl? LoadSslCtrl()
+    /// <summary>The libssl and libcrypto functions used here: the same libraries the runtime's TLS loaded (3.x, else 1.1).</summary>
+    private sealed class Native
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        // The same libssl the runtime's System.Security.Cryptography.Native uses (3.x, else 1.1).
-        foreach (var name in (string[])["libssl.so.3", "libssl.so.1.1", "libssl.so"])
-        {
-            if (NativeLibrary.TryLoad(name, out var library) && NativeLibrary.TryGetExport(library, "SSL_ctrl", out var export))
-            {
-                return Marshal.GetDelegateForFunctionPointer<SslCtrl>(export);
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>The libssl and libcrypto functions the BIO shrinking uses (the same libraries the runtime loaded).</summary>
-    private sealed class BioFunctions
-    {
-        private BioFunctions(SslGetBio readBio, SslGetBio writeBio, BioCtrlGet ctrlGet, BioCtrlSet ctrlSet, BioMethodType methodType, BufMemNew bufMemNew, BufMemFree bufMemFree)
-        {
-            ReadBio = readBio;
-            WriteBio = writeBio;
-            _ctrlGet = ctrlGet;
-            _ctrlSet = ctrlSet;
-            _methodType = methodType;
-            _bufMemNew = bufMemNew;
-            _bufMemFree = bufMemFree;
-        }
-
         private readonly BioCtrlGet _ctrlGet;
         private readonly BioCtrlSet _ctrlSet;
         private readonly BioMethodType _methodType;
         private readonly BufMemNew _bufMemNew;
         private readonly BufMemFree _bufMemFree;
 
+        private Native(IntPtr libssl, IntPtr libcrypto)
+        {
+            Ctrl = Function<SslCtrl>(libssl, "SSL_ctrl");
+            ReadBio = Function<SslGetBio>(libssl, "SSL_get_rbio");
+            WriteBio = Function<SslGetBio>(libssl, "SSL_get_wbio");
+            _ctrlGet = Function<BioCtrlGet>(libcrypto, "BIO_ctrl");
+            _ctrlSet = Function<BioCtrlSet>(libcrypto, "BIO_ctrl");
+            _methodType = Function<BioMethodType>(libcrypto, "BIO_method_type");
+            _bufMemNew = Function<BufMemNew>(libcrypto, "BUF_MEM_new");
+            _bufMemFree = Function<BufMemFree>(libcrypto, "BUF_MEM_free");
+        }
+
+        public SslCtrl Ctrl { get; }
+
         public SslGetBio ReadBio { get; }
 
         public SslGetBio WriteBio { get; }
 
-        public static BioFunctions? Load()
+        public static Native? Load()
         {
             if (!OperatingSystem.IsLinux())
             {
@@ -192,22 +181,16 @@ internal static class OpenSslBuffers
 
             foreach (var (ssl, crypto) in (ReadOnlySpan<(string, string)>)[("libssl.so.3", "libcrypto.so.3"), ("libssl.so.1.1", "libcrypto.so.1.1")])
             {
-                if (NativeLibrary.TryLoad(ssl, out var libssl) && NativeLibrary.TryLoad(crypto, out var libcrypto)
-                    && NativeLibrary.TryGetExport(libssl, "SSL_get_rbio", out var rbio)
-                    && NativeLibrary.TryGetExport(libssl, "SSL_get_wbio", out var wbio)
-                    && NativeLibrary.TryGetExport(libcrypto, "BIO_ctrl", out var ctrl)
-                    && NativeLibrary.TryGetExport(libcrypto, "BIO_method_type", out var methodType)
-                    && NativeLibrary.TryGetExport(libcrypto, "BUF_MEM_new", out var bufMemNew)
-                    && NativeLibrary.TryGetExport(libcrypto, "BUF_MEM_free", out var bufMemFree))
+                if (NativeLibrary.TryLoad(ssl, out var libssl) && NativeLibrary.TryLoad(crypto, out var libcrypto))
                 {
-                    return new BioFunctions(
-                        Marshal.GetDelegateForFunctionPointer<SslGetBio>(rbio),
-                        Marshal.GetDelegateForFunctionPointer<SslGetBio>(wbio),
-                        Marshal.GetDelegateForFunctionPointer<BioCtrlGet>(ctrl),
-                        Marshal.GetDelegateForFunctionPointer<BioCtrlSet>(ctrl),
-                        Marshal.GetDelegateForFunctionPointer<BioMethodType>(methodType),
-                        Marshal.GetDelegateForFunctionPointer<BufMemNew>(bufMemNew),
-                        Marshal.GetDelegateForFunctionPointer<BufMemFree>(bufMemFree));
+                    try
+                    {
+                        return new Native(libssl, libcrypto);
+                    }
+                    catch (EntryPointNotFoundException)
+                    {
+                        // Not the OpenSSL this code knows: nothing is changed, connections keep their buffers.
+                    }
                 }
             }
 
@@ -252,33 +235,11 @@ internal static class OpenSslBuffers
 
             return capacity;
         }
-    }
 
-    /// <summary>The idle capacity of the stream's read and write BIOs (-1 each when unknown), for tests and diagnostics.</summary>
-    internal static (long Read, long Write) IdleBioCapacity(SslStream stream)
-    {
-        if (!CanShrinkBios || SecurityContext!.GetValue(stream) is not SafeHandle { IsInvalid: false, IsClosed: false } handle
-            || HandshakeLock!(stream) is not { } gate)
-        {
-            return (-1, -1);
-        }
-
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            lock (gate)
-            {
-                var ssl = handle.DangerousGetHandle();
-                return (Bio!.IdleCapacity(Bio.ReadBio(ssl)), Bio.IdleCapacity(Bio.WriteBio(ssl)));
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        private static TDelegate Function<TDelegate>(IntPtr library, string name)
+            where TDelegate : Delegate =>
+            NativeLibrary.TryGetExport(library, name, out var export)
+                ? Marshal.GetDelegateForFunctionPointer<TDelegate>(export)
+                : throw new EntryPointNotFoundException(name);
     }
 }

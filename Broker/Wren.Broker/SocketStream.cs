@@ -107,7 +107,7 @@ internal sealed class SocketStream : Stream
     }
 
     /// <summary>True for the errors that mean the peer (or the network) ended the connection.</summary>
-    internal static bool IsConnectionEnded(SocketError error) =>
+    private static bool IsConnectionEnded(SocketError error) =>
         error is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown
             or SocketError.NotConnected or SocketError.TimedOut or SocketError.NetworkReset or SocketError.HostUnreachable
             or SocketError.NetworkUnreachable;

@@ -103,8 +103,8 @@ public sealed class SocketStreamTests
         using var stream = new SocketStream(server);
         using var _ = peer;
         using var cancel = new CancellationTokenSource();
+        // Nothing was sent, so the read is pending when the token fires.
         var pending = stream.ReadAsync(new byte[64], cancel.Token).AsTask();
-        await Task.Delay(50);
         Assert.False(pending.IsCompleted);
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(Patience));
@@ -118,8 +118,8 @@ public sealed class SocketStreamTests
         var (server, peer) = await ConnectedPairAsync();
         using var stream = new SocketStream(server);
         using var _ = peer;
+        // Nothing was sent yet: the zero-byte read waits for readability.
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
-        await Task.Delay(50);
         Assert.False(waiting.IsCompleted);
         await peer.SendAsync(new byte[] { 4, 5 });
         Assert.Equal(0, await waiting.WaitAsync(Patience));
